@@ -1,0 +1,42 @@
+"""Queue-aware virtual assistant: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask
+
+from app.settings import Settings, load_operator_config, load_settings
+from app.twilio_webhook import MAX_BODY_BYTES
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment and the operator's YAML (a clear error
+    if either is invalid), Redis and the queue scripts, the blueprints.
+
+    `test_config` may carry SETTINGS (a Settings) and CLOCK (a callable returning epoch
+    seconds) so tests choose the environment and move time.
+    """
+    test_config = test_config or {}
+    settings: Settings = test_config.get("SETTINGS") or load_settings()
+    operator_config = load_operator_config(settings.operator_file, settings.queues_file)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        OPERATOR_CONFIG=operator_config,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        CLOCK=time.time,
+    )
+    app.config.update(test_config)
+
+    from app import services
+    from app.web import health, voice
+
+    services.init_app(app)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(health.bp)
+    return app

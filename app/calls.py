@@ -1,0 +1,95 @@
+"""What the product knows about one call: its queue, language, what was announced, what the
+caller said. The queue's own state (ticket, place) lives in the queue scripts; this is the
+context handed to the agent later.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import redis
+from pydantic import BaseModel
+
+# Long enough for the agent's wrap-up and a call-back within the grace period; the contact
+# history keeps what must outlive it.
+CALL_RECORD_TTL_SECONDS = 24 * 3600
+TRANSCRIPT_MAX_ENTRIES = 200
+
+
+def _record_key(call_sid: str) -> str:
+    return f"call:{call_sid}"
+
+
+def _transcript_key(call_sid: str) -> str:
+    return f"call:{call_sid}:transcript"
+
+
+class CallRecord(BaseModel):
+    call_sid: str
+    queue: str
+    language: str
+    caller: str = ""  # E.164, or "" when withheld
+    started_at: float
+    restored_from: str = ""  # CallSid of the dropped call whose place (and context) this took
+    wants_agent: bool = False
+    announced_ahead: int | None = None
+    announced_wait: float | None = None  # seconds; None = "not known yet"
+    announced_at: float | None = None
+
+
+class TranscriptEntry(BaseModel):
+    at: float
+    speaker: Literal["caller", "assistant"]
+    text: str
+    input: Literal["speech", "dtmf", "text"] = "text"
+    confidence: float | None = None
+
+
+class CallStore:
+    """Call records and transcripts in Redis, expiring a day after they were last touched."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def save(self, record: CallRecord) -> None:
+        key = _record_key(record.call_sid)
+        pipe = self._redis.pipeline()
+        pipe.set(key, record.model_dump_json())
+        pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+        pipe.execute()
+
+    def get(self, call_sid: str) -> CallRecord | None:
+        raw = self._redis.get(_record_key(call_sid))
+        return CallRecord.model_validate_json(raw) if raw else None
+
+    def add_to_transcript(self, call_sid: str, entry: TranscriptEntry) -> None:
+        key = _transcript_key(call_sid)
+        pipe = self._redis.pipeline()
+        pipe.rpush(key, entry.model_dump_json())
+        pipe.ltrim(key, -TRANSCRIPT_MAX_ENTRIES, -1)
+        pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+        pipe.execute()
+
+    def transcript(self, call_sid: str) -> list[TranscriptEntry]:
+        return [
+            TranscriptEntry.model_validate_json(raw)
+            for raw in self._redis.lrange(_transcript_key(call_sid), 0, -1)
+        ]
+
+    def carry_over(self, previous_sid: str, record: CallRecord) -> CallRecord:
+        """A caller restored their place: bring what they had said on the dropped call, so
+        nobody asks them again."""
+        previous = self.get(previous_sid)
+        entries = self._redis.lrange(_transcript_key(previous_sid), 0, -1)
+        if entries:
+            key = _transcript_key(record.call_sid)
+            pipe = self._redis.pipeline()
+            pipe.delete(key)
+            pipe.rpush(key, *entries)
+            pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+            pipe.execute()
+        if previous is None:
+            return record
+        return record.model_copy(
+            update={"restored_from": previous_sid, "wants_agent": previous.wants_agent}
+        )

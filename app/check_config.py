@@ -1,0 +1,27 @@
+"""`python -m app.check_config`: validate the environment and the operator's YAML, and say
+what would run. Exit status 2 with a message naming the file and field when invalid."""
+
+from __future__ import annotations
+
+import sys
+
+from app.settings import SettingsError, load_operator_config, load_settings
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        config = load_operator_config(settings.operator_file, settings.queues_file)
+    except SettingsError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    print(f"configuration OK ({settings.app_env.value}): {config.operator.company}")
+    for queue in config.queues.queues:
+        numbers = ", ".join(queue.numbers) or "(no numbers)"
+        default = " [default]" if queue.name == config.queues.default_queue else ""
+        print(f"  queue {queue.name}{default}: {numbers}; language {queue.language}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

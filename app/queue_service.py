@@ -1,0 +1,223 @@
+"""The guaranteed queue: the Python face of the Lua scripts in `queue/`.
+
+Every change to a queue is one script run (atomic across web and worker processes); this
+module is the only code that knows the queue's keys. Time is passed in (`clock`) so the
+rules are tested by moving the clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import redis
+
+from app.settings import QUEUE_DIR, QueueSettings
+
+Clock = Callable[[], float]
+
+_KEY_NAMES = (
+    "seq",
+    "line",
+    "ready",
+    "tickets",
+    "calls",
+    "held",
+    "held_until",
+    "offers",
+    "serving",
+    "handled",
+)
+_SCRIPTS = (
+    "take_slot",
+    "position",
+    "end_call",
+    "leave",
+    "offer_head",
+    "connect",
+    "requeue_front",
+    "snapshot",
+)
+
+
+def queue_keys(queue_name: str) -> list[str]:
+    """The keys of one queue, in the order the scripts expect, all with one hash tag."""
+    return [f"cq:{{{queue_name}}}:{name}" for name in _KEY_NAMES]
+
+
+class SlotOutcome(StrEnum):
+    new = "new"
+    existing = "existing"  # the same CallSid again: a retried webhook
+    restored = "restored"  # same number within the grace period
+    serving = "serving"  # already talking to an agent
+    closed = "closed"  # no place to give back, and new places are not given now
+
+
+class CallState(StrEnum):
+    waiting = "waiting"
+    offered = "offered"
+    held = "held"
+    serving = "serving"
+    unknown = "unknown"
+
+
+class EndOutcome(StrEnum):
+    finished = "finished"
+    held = "held"
+    released = "released"
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class Slot:
+    ticket: int
+    people_ahead: int
+    outcome: SlotOutcome
+    previous_call_sid: str | None
+
+
+@dataclass(frozen=True)
+class Position:
+    state: CallState
+    people_ahead: int | None
+    line_length: int
+    ticket: int | None
+    joined_at: float | None
+
+
+@dataclass(frozen=True)
+class Offer:
+    ticket: int
+    call_sid: str
+    joined_at: float
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    line_length: int  # everyone counted as ahead of a new caller
+    ready: int  # waiting and connected
+    held: int  # dropped, within grace
+    offered: int  # being connected to an agent
+    serving: int  # in conversation with an agent now
+    handle_times: list[float]  # seconds, most recent first, within the window asked for
+
+
+def _load_scripts(client: redis.Redis, directory: Path) -> dict[str, redis.commands.core.Script]:
+    common = (directory / "_common.lua").read_text(encoding="utf-8")
+    return {
+        name: client.register_script(
+            common + "\n" + (directory / f"{name}.lua").read_text(encoding="utf-8")
+        )
+        for name in _SCRIPTS
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class QueueService:
+    """Use cases of the guaranteed queue. Each method is one atomic script run."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        clock: Clock = time.time,
+        script_dir: Path = QUEUE_DIR,
+    ) -> None:
+        self._redis = client
+        self._clock = clock
+        self._scripts = _load_scripts(client, script_dir)
+
+    def _run(self, script: str, queue: QueueSettings, *args: object) -> object:
+        return self._scripts[script](keys=queue_keys(queue.name), args=list(args))
+
+    def _now(self) -> float:
+        return round(self._clock(), 3)
+
+    def take_slot(
+        self,
+        queue: QueueSettings,
+        call_sid: str,
+        caller: str | None,
+        *,
+        allow_new: bool = True,
+    ) -> Slot:
+        """Give this call its place: a new ticket at the back, the same one again for a
+        retried webhook, or the held one when this number dropped within the grace period.
+
+        `caller` is the caller's number, or None when withheld (never restores a place).
+        With `allow_new` false (closed hours) only an existing or held place is given back.
+        """
+        ticket, ahead, outcome, previous = self._run(
+            "take_slot", queue, call_sid, caller or "", self._now(), "1" if allow_new else "0"
+        )
+        return Slot(
+            ticket=int(ticket),
+            people_ahead=int(ahead),
+            outcome=SlotOutcome(_text(outcome)),
+            previous_call_sid=_text(previous) or None,
+        )
+
+    def position(self, queue: QueueSettings, call_sid: str) -> Position:
+        """People ahead (never counting the caller) and the length of the line."""
+        state, ahead, length, ticket, joined = self._run("position", queue, call_sid, self._now())
+        state = CallState(_text(state))
+        known = state is not CallState.unknown
+        return Position(
+            state=state,
+            people_ahead=int(ahead) if int(ahead) >= 0 else None,
+            line_length=int(length),
+            ticket=int(ticket) if known else None,
+            joined_at=float(_text(joined)) if known else None,
+        )
+
+    def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
+        """The call ended: hold an unserved place for the grace period, or record the end of
+        a conversation. Unknown or repeated call ends change nothing."""
+        outcome = self._run("end_call", queue, call_sid, self._now(), queue.grace_period_seconds)
+        return EndOutcome(_text(outcome))
+
+    def leave(self, queue: QueueSettings, call_sid: str) -> bool:
+        """The caller gave up their place by choice; True if they had one."""
+        return _text(self._run("leave", queue, call_sid, self._now())) == "released"
+
+    def offer_head(self, queue: QueueSettings, agent_id: str, lease_seconds: int) -> Offer | None:
+        """Lease the earliest ready caller to an agent. A lease not settled by `connect` or
+        `requeue_front` lapses back to the front on its own."""
+        result = self._run("offer_head", queue, agent_id, self._now(), lease_seconds)
+        if result is None:
+            return None
+        ticket, call_sid, joined = result
+        return Offer(ticket=int(ticket), call_sid=_text(call_sid), joined_at=float(_text(joined)))
+
+    def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
+        """The offered agent answered. Returns seconds waited, or None if this call was not
+        offered to that agent (the lease lapsed, or another agent has it)."""
+        outcome, waited = self._run("connect", queue, call_sid, agent_id, self._now())
+        if _text(outcome) != "connected":
+            return None
+        return float(_text(waited))
+
+    def requeue_front(self, queue: QueueSettings, call_sid: str) -> int | None:
+        """The agent did not answer: back at the caller's own ticket. Returns people ahead."""
+        outcome, ahead = self._run("requeue_front", queue, call_sid, self._now())
+        return int(ahead) if _text(outcome) == "requeued" else None
+
+    def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
+        now = self._now()
+        line, ready, held, offered, serving, handled = self._run(
+            "snapshot", queue, now, now - queue.estimate_window_seconds
+        )
+        return QueueSnapshot(
+            line_length=int(line),
+            ready=int(ready),
+            held=int(held),
+            offered=int(offered),
+            serving=int(serving),
+            handle_times=[float(json.loads(raw)["seconds"]) for raw in handled],
+        )

@@ -1,0 +1,61 @@
+"""Wiring: one place that builds the adapters (Redis, the queue scripts, the call store) and
+the use cases on top, once per app. Views and jobs reach them through `get_services()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, current_app
+
+from app.call_flow import CallFlow
+from app.calls import CallStore
+from app.queue_service import QueueService
+from app.settings import OperatorConfig, Settings
+
+_EXTENSION = "queue_assistant"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    config: OperatorConfig
+    redis: redis.Redis
+    queue: QueueService
+    calls: CallStore
+    call_flow: CallFlow
+
+
+def connect_redis(url: str) -> redis.Redis:
+    # Short timeouts: a webhook must answer Twilio well inside its 15 s, and a dead Redis
+    # must show up in /healthz rather than hang it.
+    return redis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    )
+
+
+def build_services(
+    settings: Settings, config: OperatorConfig, clock: Callable[[], float]
+) -> Services:
+    client = connect_redis(settings.redis_url)
+    queue = QueueService(client, clock=clock)
+    calls = CallStore(client)
+    return Services(
+        settings=settings,
+        config=config,
+        redis=client,
+        queue=queue,
+        calls=calls,
+        call_flow=CallFlow(config, queue, calls, clock),
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = build_services(
+        app.config["SETTINGS"], app.config["OPERATOR_CONFIG"], app.config["CLOCK"]
+    )
+
+
+def get_services() -> Services:
+    return current_app.extensions[_EXTENSION]

@@ -1,0 +1,349 @@
+"""Settings: the environment (fixed names) and the operator's YAML files, validated at start.
+
+Anything wrong stops the start with a message naming the file and the field, so an operator
+never finds out from a caller.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+QUEUE_DIR = REPO_ROOT / "queue"
+
+# A development token is only ever used when APP_ENV=development and none is set: it lets the
+# demo and the simulator sign requests without a Twilio account.
+DEVELOPMENT_AUTH_TOKEN = "development-token-not-a-secret"
+DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the file (or variable) and field."""
+
+
+class AppEnv(StrEnum):
+    production = "production"
+    development = "development"
+    test = "test"
+
+
+class Settings(BaseSettings):
+    """Process settings from the environment (an `.env` file may supply them)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    app_env: AppEnv = AppEnv.production
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    public_base_url: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rasa_url: str = "http://127.0.0.1:5005"
+    port: int = 8000
+    queues_file: Path = QUEUE_DIR / "queues.yml"
+    operator_file: Path = QUEUE_DIR / "operator.yml"
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secrets_in_production(self) -> Settings:
+        if self.app_env is AppEnv.production:
+            missing = [
+                name.upper()
+                for name in ("twilio_account_sid", "twilio_auth_token", "public_base_url")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set in production (APP_ENV=production)"
+                )
+        if self.public_base_url and not re.match(r"^https?://[^/]+$", self.public_base_url):
+            raise ValueError(
+                "PUBLIC_BASE_URL must be an origin such as https://voice.example.com "
+                f"(no path), got {self.public_base_url!r}"
+            )
+        return self
+
+    @property
+    def auth_token(self) -> str:
+        return self.twilio_auth_token or DEVELOPMENT_AUTH_TOKEN
+
+    @property
+    def account_sid(self) -> str:
+        return self.twilio_account_sid or DEVELOPMENT_ACCOUNT_SID
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://127.0.0.1:{self.port}"
+
+
+# --- the operator's YAML -------------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Plural(_Strict):
+    """A sentence whose words depend on a count: `one`/`other` (plus an optional `zero`).
+
+    Languages without grammatical number (Thai, Lao, Chinese, Indonesian) give `other` only.
+    """
+
+    zero: str | None = None
+    one: str | None = None
+    other: str
+
+
+class Prompts(_Strict):
+    greeting: str
+    place_guaranteed: str
+    people_ahead: Plural
+    wait_unknown: str
+    wait_under_a_minute: str
+    wait_minutes: Plural
+    offer_help: str
+    how_to_reach_a_person: str
+    person_requested: str
+    noted_for_agent: str
+    ask_how_to_help: str
+    wait_menu: str
+    withheld_number: str
+    place_restored: str
+    closed: str
+    opening_hours: str
+    next_opening_today: str
+    next_opening_tomorrow: str
+    next_opening_later: str
+    goodbye: str
+
+
+class LanguageSettings(_Strict):
+    voice: str = Field(min_length=1)
+    time_format: str = "%H:%M"
+    day_names: Annotated[list[str], Field(min_length=7, max_length=7)]
+    # Twilio speech model: "phone_call" allows speechTimeout="auto" (the default model
+    # does not, warning 13335).
+    speech_model: str = "phone_call"
+    speech_hints: list[str] = []
+    human_words: Annotated[list[str], Field(min_length=1)]
+    prompts: Prompts
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+
+def _parse_hhmm(value: str) -> time:
+    if not _HHMM.match(value):
+        raise ValueError(f"{value!r} is not a time as HH:MM")
+    if value == "24:00":
+        return time.max
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class OpeningPeriod(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    opens: time
+    closes: time
+
+
+def _periods(value: Any) -> list[OpeningPeriod]:
+    if not isinstance(value, list):
+        raise ValueError('expected a list of ["HH:MM", "HH:MM"] pairs')
+    periods = []
+    for pair in value:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise ValueError(f'expected ["HH:MM", "HH:MM"], got {pair!r}')
+        opens, closes = (_parse_hhmm(str(p)) for p in pair)
+        if opens >= closes:
+            raise ValueError(f"opening {pair[0]} is not before closing {pair[1]}")
+        periods.append(OpeningPeriod(opens=opens, closes=closes))
+    return sorted(periods, key=lambda p: p.opens)
+
+
+class OperatorSettings(_Strict):
+    company: str = Field(min_length=1)
+    timezone: str
+    hold_music_url: str = ""
+    listen_for_speech_while_waiting: bool = False
+    business_hours: dict[Weekday, list[OpeningPeriod]]
+    holidays: list[date] = []
+    languages: dict[str, LanguageSettings] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("hold_music_url")
+    @classmethod
+    def _https_music(cls, value: str) -> str:
+        if value and not re.match(r"^https?://", value):
+            raise ValueError("must be an http(s) URL Twilio can fetch, or empty")
+        return value
+
+    @field_validator("business_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> dict[str, list[OpeningPeriod]]:
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of weekday to opening periods")
+        unknown = set(value) - set(WEEKDAYS)
+        if unknown:
+            raise ValueError(f"unknown weekday(s) {sorted(unknown)}; use {list(WEEKDAYS)}")
+        return {day: _periods(value.get(day) or []) for day in WEEKDAYS}
+
+
+class QueueSettings(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    numbers: list[str] = []
+    language: str
+    grace_period_seconds: int = Field(default=600, ge=0, le=86_400)
+    announce_every_seconds: int = Field(default=60, ge=15, le=600)
+    estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
+    estimate_min_samples: int = Field(default=3, ge=1, le=1000)
+
+    @field_validator("numbers")
+    @classmethod
+    def _e164(cls, value: list[str]) -> list[str]:
+        for number in value:
+            if not _E164.match(number):
+                raise ValueError(f"{number!r} is not an E.164 number such as +15005550006")
+        return value
+
+
+class QueuesFile(_Strict):
+    default_queue: str
+    queues: list[QueueSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QueuesFile:
+        names = [q.name for q in self.queues]
+        if len(set(names)) != len(names):
+            raise ValueError(f"queue names must be unique, got {names}")
+        if self.default_queue not in names:
+            raise ValueError(f"default_queue {self.default_queue!r} is not one of {names}")
+        seen: dict[str, str] = {}
+        for q in self.queues:
+            for number in q.numbers:
+                if number in seen:
+                    raise ValueError(f"{number} is listed by both {seen[number]} and {q.name}")
+                seen[number] = q.name
+        return self
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Everything the operator tunes, loaded and cross-checked."""
+
+    operator: OperatorSettings
+    queues: QueuesFile
+
+    def queue_for_number(self, called: str) -> QueueSettings:
+        for q in self.queues.queues:
+            if called in q.numbers:
+                return q
+        return self.queue_named(self.queues.default_queue)
+
+    def queue_named(self, name: str) -> QueueSettings:
+        for q in self.queues.queues:
+            if q.name == name:
+                return q
+        raise KeyError(name)
+
+    def language(self, code: str) -> LanguageSettings:
+        return self.operator.languages[code]
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: {exc.error_count()} invalid setting(s)"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SettingsError(f"{path}:{where}: not valid YAML: {problem}") from exc
+
+
+def _validate(model: type[M], path: Path) -> M:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from exc
+
+
+def load_operator_config(operator_file: Path, queues_file: Path) -> OperatorConfig:
+    operator = _validate(OperatorSettings, operator_file)
+    queues = _validate(QueuesFile, queues_file)
+    for i, q in enumerate(queues.queues):
+        if q.language not in operator.languages:
+            raise SettingsError(
+                f"{queues_file}: queues.{i}.language: {q.language!r} has no prompts in "
+                f"{operator_file} (languages: {sorted(operator.languages)})"
+            )
+    return OperatorConfig(operator=operator, queues=queues)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = ["environment: invalid setting(s)"]
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            lines.append(f"  {where}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from exc

@@ -1,0 +1,1 @@
+"""Web blueprints: thin views that translate HTTP into calls on the domain modules."""

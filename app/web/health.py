@@ -1,0 +1,34 @@
+"""`GET /healthz`: each component's state; 503 when a required one is down."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from flask import Blueprint, Response, jsonify
+
+from app.services import get_services
+
+bp = Blueprint("health", __name__)
+
+
+def _check_redis(client: redis.Redis) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {"ok": False, "required": True, "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "ok": True,
+        "required": True,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    components = {"redis": _check_redis(get_services().redis)}
+    healthy = all(c["ok"] for c in components.values() if c["required"])
+    response = jsonify(status="ok" if healthy else "unavailable", components=components)
+    response.status_code = 200 if healthy else 503
+    return response

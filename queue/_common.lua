@@ -1,0 +1,67 @@
+-- Shared by every queue script (the app prepends this file to each one).
+--
+-- All keys of one queue carry the same hash tag, e.g. cq:{support}:line, and arrive in KEYS
+-- in this order; no script builds a key name, so a queue fits one Redis Cluster slot.
+local K_SEQ        = KEYS[1]  -- string: last ticket number handed out (monotonic)
+local K_LINE       = KEYS[2]  -- zset ticket -> ticket: everyone who counts as "ahead"
+                              --   (waiting, offered to an agent, held after a drop)
+local K_READY      = KEYS[3]  -- zset ticket -> ticket: waiting and connected, can be offered
+local K_TICKETS    = KEYS[4]  -- hash ticket -> JSON {sid, caller, state, joined_at, ...}
+local K_CALLS      = KEYS[5]  -- hash CallSid -> ticket, for calls that hold a ticket now
+local K_HELD       = KEYS[6]  -- hash caller number -> ticket held after a drop
+local K_HELD_UNTIL = KEYS[7]  -- zset ticket -> deadline of the hold (epoch seconds)
+local K_OFFERS     = KEYS[8]  -- zset ticket -> deadline of the offer to an agent (a lease)
+local K_SERVING    = KEYS[9]  -- hash CallSid -> JSON {ticket, agent, joined_at, connected_at}
+local K_HANDLED    = KEYS[10] -- list of JSON {ended_at, seconds}: recent finished conversations
+
+local HANDLED_KEEP = 500
+
+local function load_ticket(ticket)
+  local raw = redis.call('HGET', K_TICKETS, ticket)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function save_ticket(ticket, rec)
+  redis.call('HSET', K_TICKETS, ticket, cjson.encode(rec))
+end
+
+-- Drop a ticket from every structure: the callers behind it move up.
+local function forget_ticket(ticket, rec)
+  redis.call('ZREM', K_LINE, ticket)
+  redis.call('ZREM', K_READY, ticket)
+  redis.call('ZREM', K_HELD_UNTIL, ticket)
+  redis.call('ZREM', K_OFFERS, ticket)
+  redis.call('HDEL', K_TICKETS, ticket)
+  if rec then
+    if rec.sid and redis.call('HGET', K_CALLS, rec.sid) == ticket then
+      redis.call('HDEL', K_CALLS, rec.sid)
+    end
+    if rec.caller ~= '' and redis.call('HGET', K_HELD, rec.caller) == ticket then
+      redis.call('HDEL', K_HELD, rec.caller)
+    end
+  end
+end
+
+-- Holds past their deadline end; offers whose lease lapsed (a dead worker, a lost
+-- callback) go back to the ready set at their own ticket, which is the front for them.
+-- Runs at the start of every script, with the caller's `now`, so no sweeper is needed.
+local function expire_due(now)
+  for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', K_HELD_UNTIL, '-inf', now)) do
+    forget_ticket(ticket, load_ticket(ticket))
+  end
+  for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', K_OFFERS, '-inf', now)) do
+    redis.call('ZREM', K_OFFERS, ticket)
+    local rec = load_ticket(ticket)
+    if rec and rec.state == 'offered' then
+      rec.state = 'waiting'
+      rec.offered_to = nil
+      save_ticket(ticket, rec)
+      redis.call('ZADD', K_READY, ticket, ticket)
+    end
+  end
+end
+
+local function people_ahead(ticket)
+  return redis.call('ZRANK', K_LINE, ticket)
+end

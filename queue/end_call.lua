@@ -1,0 +1,53 @@
+-- The call ended (Twilio's status callback). Idempotent: a repeated or unknown CallSid
+-- changes nothing.
+-- ARGV: call_sid, now, grace_period_seconds
+-- Returns: outcome
+--   'finished'  the conversation with an agent ended (its length is recorded)
+--   'held'      dropped before service: the ticket is kept until now + grace
+--   'released'  dropped before service with a withheld number: nothing can restore it
+--   'unknown'   not a call this queue holds (already ended, or never queued)
+local sid, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+expire_due(now)
+
+local serving = redis.call('HGET', K_SERVING, sid)
+if serving then
+  local rec = cjson.decode(serving)
+  redis.call('HDEL', K_SERVING, sid)
+  redis.call('LPUSH', K_HANDLED,
+    cjson.encode({ended_at = now, seconds = math.max(0, now - rec.connected_at)}))
+  redis.call('LTRIM', K_HANDLED, 0, HANDLED_KEEP - 1)
+  return 'finished'
+end
+
+local ticket = redis.call('HGET', K_CALLS, sid)
+local rec = ticket and load_ticket(ticket)
+if not rec or rec.sid ~= sid then
+  return 'unknown'
+end
+
+if rec.caller == '' or grace <= 0 then
+  forget_ticket(ticket, rec)
+  return 'released'
+end
+
+-- One held place per number: if this number already holds an earlier ticket, that one is
+-- the better place and this one goes.
+local already = redis.call('HGET', K_HELD, rec.caller)
+if already and already ~= ticket then
+  if tonumber(already) < tonumber(ticket) then
+    forget_ticket(ticket, rec)
+    return 'released'
+  end
+  forget_ticket(already, load_ticket(already))
+end
+
+rec.state = 'held'
+rec.held_at = now
+rec.offered_to = nil
+save_ticket(ticket, rec)
+redis.call('ZREM', K_READY, ticket)
+redis.call('ZREM', K_OFFERS, ticket)
+redis.call('HDEL', K_CALLS, sid)
+redis.call('HSET', K_HELD, rec.caller, ticket)
+redis.call('ZADD', K_HELD_UNTIL, now + grace, ticket)
+return 'held'

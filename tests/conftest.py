@@ -1,0 +1,166 @@
+"""Fixtures: a real redis-server for the session, the app built from its factory with a
+test configuration, a movable clock, and a simulated Twilio that signs like the real one."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.queue_service import QueueService
+from app.settings import (
+    QUEUE_DIR,
+    AppEnv,
+    OperatorConfig,
+    QueueSettings,
+    Settings,
+    load_operator_config,
+)
+from app.simulator.call import FlaskClientTransport, HttpTransport, SimulatedTwilio
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
+PUBLIC_BASE_URL = "https://voice.example.test"
+SUPPORT_NUMBER = "+15005550006"
+# Wednesday 25 November 2026, 10:00 in New York: the centre is open.
+OPEN_TIME = datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (scripts/test installs it)")
+    data_dir: Path = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.025)
+    else:
+        process.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+class Clock:
+    """A clock the tests move by hand; never sleeps."""
+
+    def __init__(self, start: float = OPEN_TIME) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        app_env=AppEnv.test,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        public_base_url=PUBLIC_BASE_URL,
+        redis_url=redis_url,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock, redis_client: redis.Redis):
+    return create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def twilio(client) -> SimulatedTwilio:
+    return SimulatedTwilio(FlaskClientTransport(client), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
+
+
+@pytest.fixture(scope="session")
+def operator_config() -> OperatorConfig:
+    return load_operator_config(QUEUE_DIR / "operator.yml", QUEUE_DIR / "queues.yml")
+
+
+@pytest.fixture
+def support(operator_config: OperatorConfig) -> QueueSettings:
+    return operator_config.queue_named("support")
+
+
+@pytest.fixture
+def queue_service(redis_client: redis.Redis, clock: Clock) -> QueueService:
+    return QueueService(redis_client, clock=clock)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app behind a real threaded HTTP server on loopback."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def live_twilio(live_server: str) -> SimulatedTwilio:
+    return SimulatedTwilio(HttpTransport(live_server), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)

@@ -1,0 +1,275 @@
+"""The guaranteed queue's rules, against a real Redis, with the clock moved by hand."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from app.queue_service import CallState, EndOutcome, QueueService, SlotOutcome
+from app.settings import QueueSettings
+from app.simulator.call import new_call_sid
+
+
+def caller_number(i: int) -> str:
+    return f"+1415555{i:04d}"
+
+
+def fill(queue_service: QueueService, queue: QueueSettings, count: int) -> list[str]:
+    sids = [new_call_sid() for _ in range(count)]
+    for i, sid in enumerate(sids):
+        queue_service.take_slot(queue, sid, caller_number(i))
+    return sids
+
+
+def test_concurrent_arrivals_get_distinct_gap_free_positions(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = [new_call_sid() for _ in range(50)]
+    slots = {}
+    barrier = threading.Barrier(len(sids))
+
+    def arrive(i: int, sid: str) -> None:
+        barrier.wait()
+        slots[sid] = queue_service.take_slot(support, sid, caller_number(i))
+
+    threads = [threading.Thread(target=arrive, args=(i, s)) for i, s in enumerate(sids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(s.people_ahead for s in slots.values()) == list(range(50))
+    assert sorted(s.ticket for s in slots.values()) == list(range(1, 51))
+    # The number heard on arrival is the caller's place, then and later.
+    for sid, slot in slots.items():
+        assert queue_service.position(support, sid).people_ahead == slot.people_ahead
+
+
+def test_retried_webhook_keeps_one_slot(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    fill(queue_service, support, 3)
+    sid = new_call_sid()
+    first = queue_service.take_slot(support, sid, "+14155550999")
+    again = queue_service.take_slot(support, sid, "+14155550999")
+    assert again.outcome is SlotOutcome.existing
+    assert (again.ticket, again.people_ahead) == (first.ticket, first.people_ahead)
+    assert queue_service.snapshot(support).line_length == 4
+
+
+def test_people_ahead_never_counts_the_caller(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    slot = queue_service.take_slot(support, new_call_sid(), "+14155550100")
+    assert slot.people_ahead == 0
+
+
+def test_dropped_caller_who_calls_back_within_grace_keeps_their_place(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 21)
+    # The caller at position 21 (20 ahead) waits while 14 callers ahead are served...
+    dropped = sids[20]
+    for i in range(14):
+        offer = queue_service.offer_head(support, f"agent-{i}", lease_seconds=30)
+        assert offer is not None
+        assert queue_service.connect(support, offer.call_sid, f"agent-{i}") is not None
+    assert queue_service.position(support, dropped).people_ahead == 6
+    # ... then the line drops.
+    assert queue_service.end_call(support, dropped) is EndOutcome.held
+    clock.advance(support.grace_period_seconds - 1)
+    back = queue_service.take_slot(support, new_call_sid(), caller_number(20))
+    assert back.outcome is SlotOutcome.restored
+    assert back.previous_call_sid == dropped
+    assert back.people_ahead <= 6
+
+
+def test_held_place_still_counts_ahead_of_later_callers(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = fill(queue_service, support, 5)
+    behind = new_call_sid()
+    assert queue_service.take_slot(support, behind, "+14155550900").people_ahead == 5
+    queue_service.end_call(support, sids[1])
+    assert queue_service.position(support, behind).people_ahead == 5
+    assert queue_service.position(support, sids[4]).people_ahead == 4
+
+
+def test_after_grace_the_caller_starts_at_the_back_and_those_behind_move_up(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 8)
+    queue_service.end_call(support, sids[5])
+    assert queue_service.position(support, sids[7]).people_ahead == 7
+    clock.advance(support.grace_period_seconds + 1)
+    assert queue_service.position(support, sids[7]).people_ahead == 6
+    again = queue_service.take_slot(support, new_call_sid(), caller_number(5))
+    assert again.outcome is SlotOutcome.new
+    assert again.people_ahead == 7
+
+
+def test_withheld_number_never_restores_a_place(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    fill(queue_service, support, 3)
+    sid = new_call_sid()
+    queue_service.take_slot(support, sid, None)
+    assert queue_service.end_call(support, sid) is EndOutcome.released
+    other = queue_service.take_slot(support, new_call_sid(), None)
+    assert other.outcome is SlotOutcome.new
+    assert other.people_ahead == 3
+
+
+def test_status_callbacks_repeated_or_unknown_change_nothing(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = fill(queue_service, support, 3)
+    assert queue_service.end_call(support, sids[0]) is EndOutcome.held
+    assert queue_service.end_call(support, sids[0]) is EndOutcome.unknown
+    assert queue_service.end_call(support, new_call_sid()) is EndOutcome.unknown
+    snap = queue_service.snapshot(support)
+    assert (snap.line_length, snap.held, snap.ready) == (3, 1, 2)
+
+
+def test_leaving_by_choice_releases_the_place(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = fill(queue_service, support, 4)
+    assert queue_service.leave(support, sids[1]) is True
+    assert queue_service.position(support, sids[3]).people_ahead == 2
+    assert queue_service.position(support, sids[1]).state is CallState.unknown
+    assert queue_service.end_call(support, sids[1]) is EndOutcome.unknown
+
+
+def test_dispatch_skips_held_places_and_offered_callers_still_count_ahead(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = fill(queue_service, support, 3)
+    queue_service.end_call(support, sids[0])
+    offer = queue_service.offer_head(support, "agent-a", lease_seconds=30)
+    assert offer is not None and offer.call_sid == sids[1]
+    assert queue_service.position(support, sids[2]).people_ahead == 2
+    assert queue_service.position(support, sids[1]).state is CallState.offered
+
+
+def test_agent_no_answer_puts_the_caller_back_at_the_front(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sids = fill(queue_service, support, 4)
+    offer = queue_service.offer_head(support, "agent-a", lease_seconds=30)
+    assert offer is not None and offer.call_sid == sids[0]
+    assert queue_service.requeue_front(support, sids[0]) == 0
+    again = queue_service.offer_head(support, "agent-b", lease_seconds=30)
+    assert again is not None and again.call_sid == sids[0]
+    # Only the agent it was offered to can take it.
+    assert queue_service.connect(support, sids[0], "agent-a") is None
+    assert queue_service.connect(support, sids[0], "agent-b") is not None
+
+
+def test_a_lapsed_offer_returns_to_the_front_by_itself(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 3)
+    queue_service.offer_head(support, "agent-a", lease_seconds=20)
+    clock.advance(21)
+    again = queue_service.offer_head(support, "agent-b", lease_seconds=20)
+    assert again is not None and again.call_sid == sids[0]
+
+
+def test_one_held_place_per_number_keeps_the_better_one(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    fill(queue_service, support, 2)
+    first, second = new_call_sid(), new_call_sid()
+    queue_service.take_slot(support, first, "+14155550777")
+    queue_service.take_slot(support, second, "+14155550777")
+    assert queue_service.end_call(support, second) is EndOutcome.held
+    assert queue_service.end_call(support, first) is EndOutcome.held
+    back = queue_service.take_slot(support, new_call_sid(), "+14155550777")
+    assert back.previous_call_sid == first
+    assert back.people_ahead == 2
+    assert queue_service.snapshot(support).line_length == 3
+
+
+def test_finished_conversations_feed_the_handle_times(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 2)
+    offer = queue_service.offer_head(support, "agent-a", lease_seconds=30)
+    assert offer is not None
+    clock.advance(5)
+    assert queue_service.connect(support, sids[0], "agent-a") == pytest.approx(5)
+    clock.advance(240)
+    assert queue_service.end_call(support, sids[0]) is EndOutcome.finished
+    assert queue_service.end_call(support, sids[0]) is EndOutcome.unknown
+    snap = queue_service.snapshot(support)
+    assert snap.handle_times == [pytest.approx(240)]
+    clock.advance(support.estimate_window_seconds + 1)
+    assert queue_service.snapshot(support).handle_times == []
+
+
+def test_closed_hours_refuse_new_places_but_restore_held_ones(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sid = new_call_sid()
+    queue_service.take_slot(support, sid, "+14155550123")
+    queue_service.end_call(support, sid)
+    closed = queue_service.take_slot(support, new_call_sid(), "+14155550999", allow_new=False)
+    assert closed.outcome is SlotOutcome.closed
+    restored = queue_service.take_slot(support, new_call_sid(), "+14155550123", allow_new=False)
+    assert restored.outcome is SlotOutcome.restored
+
+
+def test_people_ahead_never_goes_up_under_random_events(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    """Arrivals, drops, call-backs, offers, no-answers, connections and expiries in random
+    order: no waiting caller's number of people ahead ever rises."""
+    rng = random.Random(20261125)
+    live: dict[str, str] = {}  # sid -> number, callers on the line (waiting or offered)
+    dropped: list[str] = []  # numbers holding a place
+    offered: dict[str, str] = {}  # sid -> agent
+    last_heard: dict[str, int] = {}
+    for step in range(400):
+        event = rng.random()
+        if event < 0.3 or not live:
+            sid, number = new_call_sid(), caller_number(step)
+            queue_service.take_slot(support, sid, number)
+            live[sid] = number
+        elif event < 0.42:
+            sid = rng.choice(list(live))
+            if queue_service.end_call(support, sid) is EndOutcome.held:
+                dropped.append(live[sid])
+            live.pop(sid)
+            offered.pop(sid, None)
+        elif event < 0.52 and dropped:
+            number = dropped.pop(rng.randrange(len(dropped)))
+            sid = new_call_sid()
+            if queue_service.take_slot(support, sid, number).outcome is SlotOutcome.restored:
+                last_heard.pop(sid, None)
+            live[sid] = number
+        elif event < 0.7:
+            agent = f"agent-{step}"
+            offer = queue_service.offer_head(support, agent, lease_seconds=15)
+            if offer is not None:
+                offered[offer.call_sid] = agent
+        elif event < 0.8 and offered:
+            sid = rng.choice(list(offered))
+            queue_service.requeue_front(support, sid)
+            offered.pop(sid)
+        elif event < 0.92 and offered:
+            sid = rng.choice(list(offered))
+            if queue_service.connect(support, sid, offered.pop(sid)) is not None:
+                live.pop(sid)
+                last_heard.pop(sid, None)
+        else:
+            clock.advance(rng.choice([5, 30, 120, 400]))
+        for sid in list(live):
+            position = queue_service.position(support, sid)
+            if position.people_ahead is None:
+                continue
+            previous = last_heard.get(sid)
+            assert previous is None or position.people_ahead <= previous, (step, sid)
+            last_heard[sid] = position.people_ahead
