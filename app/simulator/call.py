@@ -8,6 +8,7 @@ stops answering. The test, or a person, then presses keys, speaks, stays silent 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,12 +36,19 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """Reach a running app over real HTTP."""
+    """Reach a running app over real HTTP (one keep-alive session per thread, since
+    requests' Session is not meant to be shared between threads)."""
 
     def __init__(self, address: str, timeout: float = 20.0) -> None:
         self._address = address.rstrip("/")
-        self._session = requests.Session()
+        self._local = threading.local()
         self._timeout = timeout
+
+    @property
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
     def post(
         self, path: str, form: Mapping[str, str], headers: Mapping[str, str]

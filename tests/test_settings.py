@@ -1,0 +1,145 @@
+"""Operators tune the product in YAML: mistakes stop the start with the file and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app import create_app
+from app.settings import (
+    QUEUE_DIR,
+    AppEnv,
+    Settings,
+    SettingsError,
+    load_operator_config,
+    load_settings,
+)
+
+OPERATOR = QUEUE_DIR / "operator.yml"
+QUEUES = QUEUE_DIR / "queues.yml"
+
+
+def write(tmp_path: Path, name: str, data: object) -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def operator_data() -> dict:
+    return yaml.safe_load(OPERATOR.read_text())
+
+
+def queues_data() -> dict:
+    return yaml.safe_load(QUEUES.read_text())
+
+
+def test_the_shipped_yaml_is_valid() -> None:
+    config = load_operator_config(OPERATOR, QUEUES)
+    assert config.queue_for_number("+15005550006").name == "support"
+    assert config.queue_for_number("+19999999999").name == config.queues.default_queue
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    broken = write(tmp_path, "operator.yml", "company: Acme\nlanguages: [unclosed\n")
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(broken, QUEUES)
+    assert str(broken) in str(error.value)
+    assert "line 3" in str(error.value) and "not valid YAML" in str(error.value)
+
+
+def test_a_missing_prompt_names_the_field(tmp_path: Path) -> None:
+    data = operator_data()
+    del data["languages"]["en-US"]["prompts"]["greeting"]
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(write(tmp_path, "operator.yml", data), QUEUES)
+    assert "languages.en-US.prompts.greeting: Field required" in str(error.value)
+
+
+def test_a_misspelt_setting_is_not_silently_ignored(tmp_path: Path) -> None:
+    data = operator_data()
+    data["hold_musik_url"] = "https://example.com/a.mp3"
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(write(tmp_path, "operator.yml", data), QUEUES)
+    assert "hold_musik_url" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(timezone="Mars/Olympus"), "unknown time zone"),
+        (lambda d: d["business_hours"].update(monday=[["18:00", "08:00"]]), "not before closing"),
+        (lambda d: d["business_hours"].update(funday=[]), "unknown weekday"),
+        (lambda d: d["business_hours"].update(monday=[["8am", "20:00"]]), "HH:MM"),
+        (lambda d: d.update(hold_music_url="ftp://music"), "hold_music_url"),
+    ],
+)
+def test_invalid_operator_values_are_explained(tmp_path: Path, change, message: str) -> None:
+    data = operator_data()
+    change(data)
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(write(tmp_path, "operator.yml", data), QUEUES)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(default_queue="nowhere"), "default_queue 'nowhere'"),
+        (lambda d: d["queues"][0].update(numbers=["555-1234"]), "not an E.164 number"),
+        (lambda d: d["queues"][0].update(language="fr-FR"), "has no prompts"),
+        (lambda d: d["queues"][0].update(grace_period_seconds=-5), "grace_period_seconds"),
+        (lambda d: d["queues"].append(dict(d["queues"][0])), "unique"),
+    ],
+)
+def test_invalid_queue_values_are_explained(tmp_path: Path, change, message: str) -> None:
+    data = queues_data()
+    change(data)
+    path = write(tmp_path, "queues.yml", data)
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(OPERATOR, path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "APP_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None)
+    assert "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL must be set" in str(error.value)
+
+
+def test_public_base_url_must_be_an_origin() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, app_env=AppEnv.test, public_base_url="https://x.test/voice")
+    assert "PUBLIC_BASE_URL" in str(error.value)
+
+
+def test_the_app_will_not_start_with_broken_yaml(tmp_path: Path, redis_url: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        app_env=AppEnv.test,
+        redis_url=redis_url,
+        operator_file=write(tmp_path, "operator.yml", "company: [\n"),
+    )
+    with pytest.raises(SettingsError):
+        create_app({"SETTINGS": settings})
+
+
+def test_check_config_command_reports_the_error_and_exits_2(tmp_path: Path) -> None:
+    broken = write(tmp_path, "queues.yml", {"default_queue": "support", "queues": []})
+    result = subprocess.run(
+        [sys.executable, "-m", "app.check_config"],
+        env={"APP_ENV": "development", "QUEUES_FILE": str(broken), "PATH": ""},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{broken}: 1 invalid setting(s)" in result.stderr
+    assert "queues:" in result.stderr
