@@ -6,7 +6,8 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask
+import redis
+from flask import Flask, Response, jsonify
 
 from app.settings import Settings, load_operator_config, load_settings
 from app.twilio_webhook import MAX_BODY_BYTES
@@ -37,6 +38,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.web import health, voice
 
     services.init_app(app)
+    app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     return app
+
+
+def _queue_unavailable(error: redis.RedisError) -> tuple[Response, int]:
+    # Without Redis no place can be guaranteed: a 503 makes Twilio use the number's fallback
+    # URL (the operator's plain queue or IVR) instead of leaving the caller in silence.
+    logging.getLogger(__name__).error("Redis unavailable: %s", error)
+    return jsonify(error="queue store unavailable"), 503

@@ -194,15 +194,17 @@ class CallFlow:
         ) != speech.wait_sentence(ctx.lang, ctx.language, record.announced_wait)
 
         gather = self._gather(ctx, speech_too=self._config.operator.listen_for_speech_while_waiting)
+        updates: dict[str, object] = {}
         if due and changed:
             self._say(gather, ctx, speech.people_ahead_sentence(ctx.lang, ctx.language, ahead))
             self._say(gather, ctx, speech.wait_sentence(ctx.lang, ctx.language, wait))
+            updates |= {"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
+        if updates or not record.heard_wait_menu:
+            # The keys are explained on the first round and with every update.
             self._say(gather, ctx, ctx.lang.prompts.wait_menu)
-            self._calls.save(
-                record.model_copy(
-                    update={"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
-                )
-            )
+            updates["heard_wait_menu"] = True
+        if updates:
+            self._calls.save(record.model_copy(update=updates))
         if self._config.operator.hold_music_url:
             gather.play(self._config.operator.hold_music_url)
         else:

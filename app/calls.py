@@ -35,6 +35,7 @@ class CallRecord(BaseModel):
     announced_ahead: int | None = None
     announced_wait: float | None = None  # seconds; None = "not known yet"
     announced_at: float | None = None
+    heard_wait_menu: bool = False
 
 
 class TranscriptEntry(BaseModel):

@@ -364,3 +364,27 @@ def test_callers_already_waiting_at_closing_time_are_still_served(
     call.stay_silent()
     assert call.gather is not None and not call.ended
     assert queue_service.position(support, call.sid).state is CallState.waiting
+
+
+def test_first_round_of_the_wait_loop_explains_the_keys_once(twilio: SimulatedTwilio) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    mark = len(call.heard)
+    call.stay_silent()
+    assert call.heard_since(mark) == "Press 1 to talk to the assistant, or 0 for a person."
+    mark = len(call.heard)
+    call.stay_silent()
+    assert call.heard_since(mark) == ""
+
+
+def test_webhook_while_redis_is_down_answers_503_for_twilios_fallback(settings) -> None:
+    from app import create_app
+    from app.simulator.call import FlaskClientTransport
+    from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, free_port
+
+    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app = create_app({"SETTINGS": down, "TESTING": True})
+    twilio = SimulatedTwilio(
+        FlaskClientTransport(app.test_client()), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID
+    )
+    code, body = twilio.post("/voice/incoming", _incoming_params())
+    assert code == 503 and "unavailable" in body
