@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from app import business_hours, speech
+from app.assistant import (
+    Assistant,
+    AssistantResponse,
+    Next,
+    redact_secrets,
+    verification_message,
+)
 from app.calls import CallRecord, CallStore, TranscriptEntry
+from app.customers import SecretKind
 from app.queue_service import CallState, QueueService, SlotOutcome
 from app.settings import LanguageSettings, OperatorConfig, QueueSettings
 from app.twilio_webhook import GatherResult, VoiceRequest
@@ -27,9 +35,20 @@ log = logging.getLogger(__name__)
 # through the TwiML below.
 TURN_URL = "/voice/turn"
 WAIT_URL = "/voice/wait"
+SECRET_URL = "/voice/secret"
+MENU_URL = "/voice/menu"
 
 PERSON_KEY = "0"  # at any prompt: a person, now
 ASSISTANT_KEY = "1"  # while waiting: talk to the assistant again
+
+
+# What the call waits for from the caller after each kind of step.
+_AWAITING = {
+    Next.listen: "answer",
+    Next.digits: "digits",
+    Next.secret: "secret",
+    Next.keypad_menu: "keypad_menu",
+}
 
 
 @dataclass(frozen=True)
@@ -47,11 +66,13 @@ class CallFlow:
         config: OperatorConfig,
         queue_service: QueueService,
         calls: CallStore,
+        assistant: Assistant,
         clock: Callable[[], float],
     ) -> None:
         self._config = config
         self._queue = queue_service
         self._calls = calls
+        self._assistant = assistant
         self._clock = clock
 
     # -- requests -------------------------------------------------------------------------
@@ -122,7 +143,7 @@ class CallFlow:
         return str(response)
 
     def turn(self, params: GatherResult) -> str:
-        """The caller spoke or pressed keys at a prompt."""
+        """The caller spoke or pressed keys at a prompt (greeting, assistant, wait loop)."""
         record = self._calls.get(params.CallSid)
         if record is None:
             # A signed request for a call we do not know (state lost, or a request that
@@ -130,41 +151,89 @@ class CallFlow:
             log.warning("turn for unknown call %s: answering as a new arrival", params.CallSid)
             return self.incoming(params)
         ctx = self._context(params.To, record.language)
-        prompts = ctx.lang.prompts
-        now = self._clock()
-        said = params.SpeechResult.strip()
-        digits = params.Digits.strip("#")
+        said = redact_secrets(params.SpeechResult.strip())
+        digits = params.Digits.rstrip("#")
+        self._note_caller_input(record, said, digits, params.Confidence)
 
-        if said:
-            self._calls.add_to_transcript(
-                params.CallSid,
-                TranscriptEntry(
-                    at=now,
-                    speaker="caller",
-                    text=said,
-                    input="speech",
-                    confidence=params.Confidence,
-                ),
-            )
-        elif digits:
-            self._calls.add_to_transcript(
-                params.CallSid,
-                TranscriptEntry(at=now, speaker="caller", text=digits, input="dtmf"),
-            )
-
-        response = VoiceResponse()
         if digits == PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
-            self._calls.save(record.model_copy(update={"wants_agent": True}))
-            log.info("call %s asked for a person", params.CallSid)
-            self._say(response, ctx, prompts.person_requested)
-        elif digits == ASSISTANT_KEY:
-            gather = self._gather(ctx, speech_too=True)
-            self._say(gather, ctx, prompts.ask_how_to_help)
-            response.append(gather)
-        elif said:
-            self._say(response, ctx, prompts.noted_for_agent)
-        response.redirect(WAIT_URL)
-        return str(response)
+            return self._render(ctx, record, AssistantResponse(says=[], next=Next.handoff))
+        if record.awaiting is None and digits == ASSISTANT_KEY and not said:
+            if not self._assistant.available:
+                return self._render(ctx, record, AssistantResponse([], Next.keypad_menu))
+            return self._render(
+                ctx, record, AssistantResponse([ctx.lang.prompts.ask_how_to_help], Next.listen)
+            )
+        heard = said and (
+            params.Confidence is None
+            or params.Confidence >= self._config.operator.assistant.min_speech_confidence
+        )
+        if not heard and not (digits and record.awaiting == "digits"):
+            if record.awaiting in ("answer", "digits") or said:
+                return self._reprompt(ctx, record)
+            # Silence, or a stray key, at the greeting or while waiting: keep waiting.
+            return self._render(ctx, record, AssistantResponse([], Next.wait))
+        message = said if heard else digits
+        record = record.model_copy(update={"reprompts": 0})
+        result = self._assistant.converse(record, message, self._call_facts(ctx, record))
+        return self._render(ctx, result.record or record, result)
+
+    def secret(self, params: GatherResult) -> str:
+        """The caller keyed (or, for a postcode, said) the secret the assistant asked for.
+        The app checks it and tells the dialogue only the outcome."""
+        record = self._calls.get(params.CallSid)
+        if record is None or record.awaiting != "secret":
+            log.warning("secret for call %s that is not being verified", params.CallSid)
+            return self.wait(params)
+        ctx = self._context(params.To, record.language)
+        prompts = ctx.lang.prompts
+        digits = params.Digits.rstrip("#")
+        if digits == PERSON_KEY:
+            return self._render(ctx, record, AssistantResponse(says=[], next=Next.handoff))
+        value = digits
+        if not value and record.pending_secret_kind == SecretKind.postcode.value:
+            value = params.SpeechResult.strip()
+        if not value:
+            if record.reprompts < self._config.operator.assistant.max_reprompts:
+                record = record.model_copy(update={"reprompts": record.reprompts + 1})
+                kind = SecretKind(record.pending_secret_kind or SecretKind.pin)
+                return self._render(
+                    ctx, record, AssistantResponse([prompts.secret_not_heard], Next.secret, kind)
+                )
+            record = record.model_copy(update={"pending_secret_kind": None, "reprompts": 0})
+            return self._render(
+                ctx, record, AssistantResponse([prompts.verification_by_agent], Next.wait)
+            )
+        record = self._assistant.check_secret(record.model_copy(update={"reprompts": 0}), value)
+        outcome = verification_message(
+            record.verification or "failed", record.verification_method or ""
+        )
+        result = self._assistant.converse(record, outcome, self._call_facts(ctx, record))
+        return self._render(ctx, result.record or record, result)
+
+    def menu(self, params: GatherResult) -> str:
+        """The keypad menu offered while the assistant is unavailable: the reason is still
+        recorded for the agent."""
+        record = self._calls.get(params.CallSid)
+        if record is None:
+            return self.incoming(params)
+        ctx = self._context(params.To, record.language)
+        digits = params.Digits.rstrip("#")
+        if digits == PERSON_KEY:
+            return self._render(ctx, record, AssistantResponse(says=[], next=Next.handoff))
+        reason = self._config.operator.assistant.keypad_menu.get(digits)
+        if reason is None:
+            return self._render(ctx, record, AssistantResponse([], Next.wait))
+        self._calls.add_to_transcript(
+            record.call_sid,
+            TranscriptEntry(
+                at=self._clock(), speaker="caller", text=f"[keypad menu: {reason}]", input="dtmf"
+            ),
+        )
+        record = record.model_copy(update={"reason": reason, "reason_source": "keypad"})
+        log.info("call %s chose %s from the keypad menu", record.call_sid, reason)
+        return self._render(
+            ctx, record, AssistantResponse([ctx.lang.prompts.keypad_choice_noted], Next.wait)
+        )
 
     def wait(self, params: VoiceRequest) -> str:
         """One round of the wait loop: an update when due and changed, then hold music with
@@ -224,6 +293,136 @@ class CallFlow:
         return outcome.value
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _note_caller_input(
+        self, record: CallRecord, said: str, digits: str, confidence: float | None
+    ) -> None:
+        now = self._clock()
+        if said:
+            entry = TranscriptEntry(
+                at=now, speaker="caller", text=said, input="speech", confidence=confidence
+            )
+        elif digits:
+            entry = TranscriptEntry(at=now, speaker="caller", text=digits, input="dtmf")
+        else:
+            return
+        self._calls.add_to_transcript(record.call_sid, entry)
+
+    def _call_facts(self, ctx: _Context, record: CallRecord) -> dict[str, object]:
+        """What the dialogue may know of the call (dialogue/README.md, "Call facts")."""
+        position = self._queue.position(ctx.queue, record.call_sid)
+        ahead = position.people_ahead
+        wait = self._estimate(ctx.queue, ahead) if ahead is not None else None
+        return {
+            "language": ctx.language,
+            "people_ahead": ahead,
+            "wait_seconds": wait,
+            "wait_minutes": speech.spoken_minutes(wait) if wait is not None else None,
+            "verified": record.verification == "verified",
+            "caller_known": bool(record.caller),
+            "account_hint": self._assistant.account_hint(record.caller or None),
+        }
+
+    def _reprompt(self, ctx: _Context, record: CallRecord) -> str:
+        prompts = ctx.lang.prompts
+        if record.reprompts >= self._config.operator.assistant.max_reprompts:
+            log.info(
+                "call %s: not understood %s times, back to waiting",
+                record.call_sid,
+                record.reprompts,
+            )
+            record = record.model_copy(update={"reprompts": 0})
+            return self._render(
+                ctx, record, AssistantResponse([prompts.reprompt_gave_up], Next.wait)
+            )
+        record = record.model_copy(update={"reprompts": record.reprompts + 1})
+        next_step = Next.digits if record.awaiting == "digits" else Next.listen
+        return self._render(ctx, record, AssistantResponse([prompts.reprompt], next_step))
+
+    def _render(self, ctx: _Context, record: CallRecord, result: AssistantResponse) -> str:
+        """Save what changed and turn the assistant's decision into TwiML."""
+        response = VoiceResponse()
+        update: dict[str, object] = {"awaiting": _AWAITING.get(result.next)}
+        if result.next is Next.handoff:
+            update["wants_agent"] = True
+            log.info("call %s asked for a person", record.call_sid)
+        record = record.model_copy(update=update)
+        self._calls.save(record)
+
+        prompts = ctx.lang.prompts
+        match result.next:
+            case Next.listen | Next.digits | Next.secret:
+                gather = self._answer_gather(ctx, result)
+                for text in result.says:
+                    self._say(gather, ctx, text)
+                response.append(gather)
+                response.redirect(WAIT_URL)
+            case Next.keypad_menu:
+                for text in result.says:
+                    self._say(response, ctx, text)
+                gather = Gather(
+                    action=MENU_URL, method="POST", input="dtmf", num_digits=1, timeout=5
+                )
+                self._say(gather, ctx, prompts.keypad_menu)
+                response.append(gather)
+                response.redirect(WAIT_URL)
+            case Next.handoff:
+                for text in result.says or [prompts.person_requested]:
+                    self._say(response, ctx, text)
+                response.redirect(WAIT_URL)
+            case Next.leave:
+                left = self._queue.leave(ctx.queue, record.call_sid)
+                log.info(
+                    "call %s left the queue by choice (had a place: %s)", record.call_sid, left
+                )
+                for text in result.says or [prompts.goodbye]:
+                    self._say(response, ctx, text)
+                response.hangup()
+            case Next.wait:
+                for text in result.says:
+                    self._say(response, ctx, text)
+                response.redirect(WAIT_URL)
+        return str(response)
+
+    def _answer_gather(self, ctx: _Context, result: AssistantResponse) -> Gather:
+        """Listen for the answer to what the assistant just asked. An empty result still
+        comes back (actionOnEmptyResult), so silence can be reprompted."""
+        options: dict[str, object] = {
+            "method": "POST",
+            "action_on_empty_result": True,
+            "language": ctx.language,
+        }
+        if result.next is Next.secret:
+            spoken = result.secret_kind is SecretKind.postcode
+            options |= {
+                "action": SECRET_URL,
+                "input": "dtmf speech" if spoken else "dtmf",
+                "finish_on_key": "#",
+                "timeout": 10,
+            }
+        elif result.next is Next.digits:
+            options |= {
+                "action": TURN_URL,
+                "input": "dtmf speech",
+                "finish_on_key": "#",
+                "timeout": 8,
+                "speech_timeout": "auto",
+                "speech_model": ctx.lang.speech_model,
+            }
+            if result.max_digits:
+                options["num_digits"] = result.max_digits
+        else:
+            options |= {
+                "action": TURN_URL,
+                "input": "speech dtmf",
+                "num_digits": 1,
+                "timeout": 5,
+                "speech_timeout": "auto",
+                "speech_model": ctx.lang.speech_model,
+            }
+            if ctx.lang.speech_hints:
+                options["hints"] = ", ".join(ctx.lang.speech_hints)
+        return Gather(**options)
 
     def _context(self, called: str, language: str | None = None) -> _Context:
         queue = self._config.queue_for_number(called)

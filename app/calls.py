@@ -5,7 +5,7 @@ context handed to the agent later.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 from pydantic import BaseModel
@@ -36,6 +36,24 @@ class CallRecord(BaseModel):
     announced_wait: float | None = None  # seconds; None = "not known yet"
     announced_at: float | None = None
     heard_wait_menu: bool = False
+    # Why they called, and who says so ("assistant" or "keypad").
+    reason: str | None = None
+    reason_source: str | None = None
+    # Verification is decided by the app (it checks the secret); never holds the secret.
+    verification: Literal["verified", "failed", "locked"] | None = None
+    verification_method: str | None = None
+    verification_attempts: int = 0
+    verified_account: str | None = None
+    customer_name: str | None = None
+    # What the assistant is waiting for from the caller.
+    awaiting: Literal["answer", "digits", "secret", "keypad_menu"] | None = None
+    pending_secret_kind: str | None = None
+    pending_secret_account: str | None = None
+    reprompts: int = 0
+    # The dialogue's slots and latest intent, as read back after the last turn.
+    dialogue: dict[str, Any] = {}
+    last_intent: str | None = None
+    last_intent_confidence: float | None = None
 
 
 class TranscriptEntry(BaseModel):

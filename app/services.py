@@ -9,8 +9,11 @@ from dataclasses import dataclass
 import redis
 from flask import Flask, current_app
 
+from app.assistant import Assistant
 from app.call_flow import CallFlow
 from app.calls import CallStore
+from app.customers import CustomerStore
+from app.dialogue_client import RasaClient
 from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
 
@@ -24,6 +27,7 @@ class Services:
     redis: redis.Redis
     queue: QueueService
     calls: CallStore
+    dialogue: RasaClient
     call_flow: CallFlow
 
 
@@ -41,13 +45,27 @@ def build_services(
     client = connect_redis(settings.redis_url)
     queue = QueueService(client, clock=clock)
     calls = CallStore(client)
+    assistant_settings = config.operator.assistant
+    dialogue = RasaClient(
+        settings.rasa_url,
+        settings.rasa_token,
+        budget_seconds=assistant_settings.turn_budget_seconds,
+    )
+    assistant = Assistant(
+        dialogue,
+        CustomerStore.from_file(settings.customers_file),
+        calls,
+        assistant_settings,
+        clock,
+    )
     return Services(
         settings=settings,
         config=config,
         redis=client,
         queue=queue,
         calls=calls,
-        call_flow=CallFlow(config, queue, calls, clock),
+        dialogue=dialogue,
+        call_flow=CallFlow(config, queue, calls, assistant, clock),
     )
 
 

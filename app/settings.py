@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     redis_url: str = "redis://127.0.0.1:6379/0"
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    customers_file: Path = REPO_ROOT / "demo" / "customers.yml"
     port: int = 8000
     queues_file: Path = QUEUE_DIR / "queues.yml"
     operator_file: Path = QUEUE_DIR / "operator.yml"
@@ -70,7 +72,12 @@ class Settings(BaseSettings):
         if self.app_env is AppEnv.production:
             missing = [
                 name.upper()
-                for name in ("twilio_account_sid", "twilio_auth_token", "public_base_url")
+                for name in (
+                    "twilio_account_sid",
+                    "twilio_auth_token",
+                    "public_base_url",
+                    "rasa_token",
+                )
                 if not getattr(self, name)
             ]
             if missing:
@@ -139,6 +146,12 @@ class Prompts(_Strict):
     next_opening_tomorrow: str
     next_opening_later: str
     goodbye: str
+    reprompt: str
+    reprompt_gave_up: str
+    keypad_menu: str
+    keypad_choice_noted: str
+    secret_not_heard: str
+    verification_by_agent: str
 
 
 class LanguageSettings(_Strict):
@@ -194,6 +207,27 @@ def _periods(value: Any) -> list[OpeningPeriod]:
     return sorted(periods, key=lambda p: p.opens)
 
 
+class AssistantSettings(_Strict):
+    """How the virtual assistant behaves on the phone."""
+
+    enabled: bool = True
+    # A turn (message to Rasa plus reading its slots back) slower than this falls back to
+    # the keypad menu for that turn: the caller hears silence meanwhile.
+    turn_budget_seconds: float = Field(default=1.5, gt=0, le=5)
+    # Speech recognised with less confidence than this is asked again, not acted upon.
+    min_speech_confidence: float = Field(default=0.4, ge=0, le=1)
+    # Reprompts in a row (silence, not understood) before the caller is left to wait.
+    max_reprompts: int = Field(default=2, ge=0, le=5)
+    # Wrong secrets before the assistant stops asking and leaves it to the agent.
+    max_verification_attempts: int = Field(default=3, ge=1, le=5)
+    # The keypad menu used while the assistant is unavailable: key -> reason for the call.
+    keypad_menu: dict[Annotated[str, Field(pattern=r"^[1-9]$")], str] = {
+        "1": "billing",
+        "2": "technical",
+        "3": "appointment",
+    }
+
+
 class OperatorSettings(_Strict):
     company: str = Field(min_length=1)
     timezone: str
@@ -201,6 +235,7 @@ class OperatorSettings(_Strict):
     listen_for_speech_while_waiting: bool = False
     business_hours: dict[Weekday, list[OpeningPeriod]]
     holidays: list[date] = []
+    assistant: AssistantSettings = AssistantSettings()
     languages: dict[str, LanguageSettings] = Field(min_length=1)
 
     @field_validator("timezone")

@@ -117,6 +117,9 @@ def settings(redis_url: str) -> Settings:
         twilio_auth_token=AUTH_TOKEN,
         public_base_url=PUBLIC_BASE_URL,
         redis_url=redis_url,
+        # Nothing listens here: tests that need the assistant start a real Rasa and say so.
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        rasa_token="test-rasa-token",
     )
 
 

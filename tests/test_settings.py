@@ -106,11 +106,19 @@ def test_invalid_queue_values_are_explained(tmp_path: Path, change, message: str
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "APP_ENV"):
+    for name in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "PUBLIC_BASE_URL",
+        "RASA_TOKEN",
+        "APP_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingsError) as error:
         load_settings(_env_file=None)
-    assert "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL must be set" in str(error.value)
+    assert "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL, RASA_TOKEN must be set" in str(
+        error.value
+    )
 
 
 def test_public_base_url_must_be_an_origin() -> None:

@@ -86,17 +86,32 @@ def test_pressing_zero_at_the_greeting_asks_for_a_person(twilio: SimulatedTwilio
         assert get_services().calls.get(call.sid).wants_agent is True
 
 
-def test_what_the_caller_says_is_kept_with_the_call(twilio: SimulatedTwilio, app) -> None:
+def test_with_the_assistant_down_the_keypad_menu_records_the_reason_and_keeps_the_place(
+    twilio: SimulatedTwilio,
+    app,  # noqa: ANN001
+    queue_service: QueueService,
+    support: QueueSettings,
+) -> None:
+    # The test app's RASA_URL points at a closed port: the assistant is down.
+    twilio.dial("+14155550100", SUPPORT_NUMBER)
     call = twilio.dial("+14155550101", SUPPORT_NUMBER)
     call.say("my internet has been down since this morning", confidence=0.81)
-    assert "noted that" in " ".join(call.heard)
+    assert "Press 1 for billing, 2 for a technical problem" in call.heard[-1]
+    mark = len(call.heard)
+    call.press("2")
+    assert "noted that for the agent" in call.heard_since(mark)
+    assert call.gather is not None and call.gather.input == {"dtmf"}  # waiting
     with app.app_context():
         from app.services import get_services
 
+        record = get_services().calls.get(call.sid)
         transcript = get_services().calls.transcript(call.sid)
+    assert (record.reason, record.reason_source) == ("technical", "keypad")
     assert [(e.speaker, e.text, e.confidence) for e in transcript] == [
-        ("caller", "my internet has been down since this morning", 0.81)
+        ("caller", "my internet has been down since this morning", 0.81),
+        ("caller", "[keypad menu: technical]", None),
     ]
+    assert queue_service.position(support, call.sid).people_ahead == 1
 
 
 def test_silence_at_the_greeting_goes_to_the_wait_loop(twilio: SimulatedTwilio) -> None:

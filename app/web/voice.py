@@ -27,6 +27,18 @@ def turn(params: GatherResult) -> Response:
     return _twiml(get_services().call_flow.turn(params))
 
 
+@bp.post("/secret")
+@twilio_webhook(GatherResult)
+def secret(params: GatherResult) -> Response:
+    return _twiml(get_services().call_flow.secret(params))
+
+
+@bp.post("/menu")
+@twilio_webhook(GatherResult)
+def menu(params: GatherResult) -> Response:
+    return _twiml(get_services().call_flow.menu(params))
+
+
 @bp.post("/wait")
 @twilio_webhook(VoiceRequest)
 def wait(params: VoiceRequest) -> Response:

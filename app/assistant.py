@@ -1,0 +1,220 @@
+"""The virtual assistant's side of a call: one caller turn through Rasa, its replies turned
+into what happens next, and verification done by the app itself.
+
+Secrets never reach Rasa: when the assistant asks for one, the app collects it, checks it
+against the customer store, and tells Rasa only the outcome. Call facts (place, wait,
+verified) travel as metadata with every message, so the dialogue never reads queue keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from app.calls import CallRecord, CallStore, TranscriptEntry
+from app.customers import CustomerStore, SecretKind
+from app.dialogue_client import DialogueTurn, DialogueUnavailable, RasaClient
+from app.settings import AssistantSettings
+
+log = logging.getLogger(__name__)
+
+# Slots kept with the call for the agent (dialogue/README.md, "Slots the app reads back").
+KEPT_SLOTS = (
+    "reason",
+    "account_number",
+    "verification",
+    "verification_method",
+    "outage_status",
+    "appointment_id",
+    "appointment_new_date",
+    "resolved",
+)
+
+# A caller who says their secret aloud ("my pin is 4 8 2 1") must not have it stored or
+# sent on: the digits after such words are redacted before anything keeps the sentence.
+_SECRET_WORDS = r"(?:pin|pin number|passcode|password|security code|date of birth|birthday|born)"
+_SPOKEN_DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_SECRET_SAID = re.compile(
+    rf"\b({_SECRET_WORDS})\b(\W+(?:is|it's|its|was|of|=)?)?((?:\W*{_SPOKEN_DIGIT}\b|\W*\d+)+)",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def redact_secrets(text: str) -> str:
+    return _SECRET_SAID.sub(lambda m: f"{m.group(1)}{m.group(2) or ' '}{REDACTED}", text)
+
+
+class Next(StrEnum):
+    """What the call does after the assistant has spoken."""
+
+    listen = "listen"  # the assistant asked something: listen for speech (and keys)
+    digits = "digits"  # the answer is a number: keys ending with # (and speech)
+    secret = "secret"  # the app collects a secret on the keypad
+    wait = "wait"  # back to hold music; 1 talks again
+    handoff = "handoff"  # a person: plain waiting, place kept
+    leave = "leave"  # resolved; the caller gave up their place: goodbye and hang up
+    keypad_menu = "keypad_menu"  # the assistant is unavailable: the keypad menu
+
+
+@dataclass(frozen=True)
+class AssistantResponse:
+    says: list[str]
+    next: Next
+    secret_kind: SecretKind | None = None
+    max_digits: int | None = None
+    record: CallRecord | None = None
+    custom: list[dict[str, Any]] = field(default_factory=list)
+
+
+def verification_message(outcome: str, method: str) -> str:
+    """The message the app sends Rasa after checking a secret (Rasa's /intent{...} form)."""
+    entities = json.dumps({"verification": outcome, "verification_method": method})
+    return f"/verification_result{entities}"
+
+
+class Assistant:
+    def __init__(
+        self,
+        client: RasaClient,
+        customers: CustomerStore,
+        calls: CallStore,
+        settings: AssistantSettings,
+        clock: Any,
+    ) -> None:
+        self._client = client
+        self._customers = customers
+        self._calls = calls
+        self._settings = settings
+        self._clock = clock
+
+    @property
+    def available(self) -> bool:
+        return self._settings.enabled and not self._client.breaker.is_open
+
+    def converse(
+        self, record: CallRecord, message: str, facts: dict[str, Any], *, from_app: bool = False
+    ) -> AssistantResponse:
+        """Send one caller message (or an app message such as a verification outcome) and
+        decide what happens next. Rasa unavailable: the keypad menu, place untouched."""
+        if not self._settings.enabled:
+            return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
+        try:
+            turn = self._client.turn(record.call_sid, message, {"call": facts})
+        except DialogueUnavailable as exc:
+            log.warning("assistant unavailable for %s (%s): keypad menu", record.call_sid, exc)
+            return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
+        record = self._remember(record, turn)
+        response = self._interpret(record, turn)
+        for text in response.says:
+            self._calls.add_to_transcript(
+                record.call_sid,
+                TranscriptEntry(at=self._clock(), speaker="assistant", text=text),
+            )
+        return response
+
+    def check_secret(self, record: CallRecord, value: str) -> CallRecord:
+        """Check a keyed (or, for a postcode, spoken) secret. Only the outcome is kept."""
+        kind = SecretKind(record.pending_secret_kind or SecretKind.pin)
+        account = record.pending_secret_account or ""
+        customer = self._customers.verify(account, kind, value)
+        attempts = record.verification_attempts + 1
+        if customer is not None:
+            outcome = "verified"
+        elif attempts >= self._settings.max_verification_attempts:
+            outcome = "locked"
+        else:
+            outcome = "failed"
+        log.info("call %s verification by %s: %s", record.call_sid, kind, outcome)
+        self._calls.add_to_transcript(
+            record.call_sid,
+            TranscriptEntry(
+                at=self._clock(),
+                speaker="caller",
+                text=f"[{kind.value} entered: {outcome}]",
+                input="dtmf",
+            ),
+        )
+        return record.model_copy(
+            update={
+                "verification": outcome,
+                "verification_method": kind.value,
+                "verification_attempts": attempts,
+                "verified_account": customer.account_number if customer else None,
+                "customer_name": customer.name if customer else None,
+                "pending_secret_kind": None,
+                "pending_secret_account": None,
+            }
+        )
+
+    def account_hint(self, caller: str | None) -> str | None:
+        customer = self._customers.by_phone(caller)
+        return customer.account_number if customer else None
+
+    def _remember(self, record: CallRecord, turn: DialogueTurn) -> CallRecord:
+        kept = {name: turn.slots.get(name) for name in KEPT_SLOTS if turn.slots.get(name)}
+        update: dict[str, Any] = {
+            "dialogue": kept,
+            "last_intent": turn.intent,
+            "last_intent_confidence": turn.confidence,
+        }
+        if kept.get("reason") and record.reason_source != "keypad":
+            update |= {"reason": kept["reason"], "reason_source": "assistant"}
+        return record.model_copy(update=update)
+
+    def _interpret(self, record: CallRecord, turn: DialogueTurn) -> AssistantResponse:
+        says = [r.text for r in turn.replies if r.text]
+        customs = [r.custom for r in turn.replies if r.custom]
+        merged: dict[str, Any] = {}
+        for custom in customs:
+            merged |= custom
+        if merged.get("handoff"):
+            record = record.model_copy(update={"wants_agent": True, "awaiting": None})
+            return AssistantResponse(says, Next.handoff, record=record, custom=customs)
+        if merged.get("leave_queue"):
+            return AssistantResponse(says, Next.leave, record=record, custom=customs)
+        if merged.get("collect_secret"):
+            kind = _secret_kind(merged["collect_secret"])
+            account = re.sub(r"\D", "", str(merged.get("account_number") or ""))
+            if kind is not None and account:
+                record = record.model_copy(
+                    update={
+                        "awaiting": "secret",
+                        "pending_secret_kind": kind.value,
+                        "pending_secret_account": account,
+                    }
+                )
+                return AssistantResponse(says, Next.secret, kind, record=record, custom=customs)
+            log.error("assistant asked for an unusable secret %r", merged.get("collect_secret"))
+        if merged.get("wait"):
+            record = record.model_copy(update={"awaiting": None})
+            return AssistantResponse(says, Next.wait, record=record, custom=customs)
+        if merged.get("expect") == "digits":
+            record = record.model_copy(update={"awaiting": "digits"})
+            max_digits = _int_or_none(merged.get("max_digits"))
+            return AssistantResponse(
+                says, Next.digits, max_digits=max_digits, record=record, custom=customs
+            )
+        if not says:
+            # Nothing to say and nothing asked: let the caller wait rather than sit in silence.
+            return AssistantResponse(says, Next.wait, record=record, custom=customs)
+        record = record.model_copy(update={"awaiting": "answer"})
+        return AssistantResponse(says, Next.listen, record=record, custom=customs)
+
+
+def _secret_kind(value: object) -> SecretKind | None:
+    try:
+        return SecretKind(str(value))
+    except ValueError:
+        return None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,182 @@
+"""HTTP to the Rasa server, inside a strict time budget, with a circuit breaker.
+
+A caller hears silence while a webhook runs, so a dialogue turn gets a fixed budget (about
+1.5 s, for the message and reading back the slots); a Rasa that is down, slow, erroring or
+saturated makes the turn fail fast with `DialogueUnavailable`, and the call flow offers the
+keypad menu instead. After repeated failures the breaker opens and turns fail at once, until
+one trial request after the cool-down succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class DialogueUnavailable(Exception):
+    """Rasa could not answer within the budget (down, slow, erroring, busy, breaker open)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str | None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DialogueTurn:
+    replies: list[Reply]
+    slots: dict[str, Any]
+    intent: str | None
+    confidence: float | None
+
+
+class CircuitBreaker:
+    """Closed: requests go through. After `threshold` consecutive failures: open, and
+    requests fail at once for `cooldown` seconds; then one trial is let through (half-open):
+    success closes it, failure opens it again."""
+
+    def __init__(
+        self,
+        threshold: int = 3,
+        cooldown: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_in_flight = False
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._opened_at is not None and not self._cooled_down()
+
+    def _cooled_down(self) -> bool:
+        return self._opened_at is not None and self._clock() - self._opened_at >= self._cooldown
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if self._cooled_down() and not self._trial_in_flight:
+                self._trial_in_flight = True
+                return True
+            return False
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_in_flight = False
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failures += 1
+            self._trial_in_flight = False
+            if self._opened_at is not None or self._failures >= self._threshold:
+                self._opened_at = self._clock()
+
+
+class RasaClient:
+    """Rasa's REST channel (sender = CallSid) and its tracker API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        budget_seconds: float = 1.5,
+        max_in_flight: int = 8,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._budget = budget_seconds
+        # Past saturation Rasa just queues requests (the caller hears silence): bound the
+        # turns in flight per process and fall back instead of queueing behind a busy Rasa.
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._local = threading.local()
+        self.breaker = breaker or CircuitBreaker()
+
+    @property
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
+
+    def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> DialogueTurn:
+        """Send one message and read back the conversation's slots, within the budget."""
+        if not self._slots.acquire(blocking=False):
+            raise DialogueUnavailable("too many turns in flight")
+        if not self.breaker.allow():
+            self._slots.release()
+            raise DialogueUnavailable("circuit open")
+        deadline = time.monotonic() + self._budget
+        try:
+            replies = self._post_message(sender, message, metadata, deadline)
+            tracker = self._get_tracker(sender, deadline)
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            self.breaker.failed()
+            log.warning("dialogue turn for %s failed: %s", sender, type(exc).__name__)
+            raise DialogueUnavailable(str(exc)) from exc
+        finally:
+            self._slots.release()
+        self.breaker.succeeded()
+        latest = tracker.get("latest_message") or {}
+        intent = latest.get("intent") or {}
+        return DialogueTurn(
+            replies=replies,
+            slots=tracker.get("slots") or {},
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+        )
+
+    def is_up(self, timeout: float = 1.0) -> bool:
+        try:
+            response = self._session.get(
+                f"{self._base}/status", params={"token": self._token}, timeout=timeout
+            )
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+    def _remaining(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise requests.Timeout("dialogue budget spent")
+        return remaining
+
+    def _post_message(
+        self, sender: str, message: str, metadata: dict[str, Any], deadline: float
+    ) -> list[Reply]:
+        response = self._session.post(
+            f"{self._base}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message, "metadata": metadata},
+            timeout=self._remaining(deadline),
+        )
+        response.raise_for_status()
+        return [
+            Reply(text=item.get("text"), custom=item.get("custom") or {})
+            for item in response.json()
+        ]
+
+    def _get_tracker(self, sender: str, deadline: float) -> dict[str, Any]:
+        response = self._session.get(
+            f"{self._base}/conversations/{quote(sender, safe='')}/tracker",
+            params={"include_events": "NONE", "token": self._token},
+            timeout=self._remaining(deadline),
+        )
+        response.raise_for_status()
+        return response.json()
