@@ -1,0 +1,180 @@
+"""The Rasa client's failure handling, against a real local HTTP server that misbehaves on
+purpose (a real Rasa cannot be made slow or broken on demand)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.dialogue_client import CircuitBreaker, DialogueUnavailable, RasaClient
+
+
+class MisbehavingRasa:
+    """Answers like Rasa's REST channel and tracker API, or slowly, or with errors."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.delay = 0.0
+        self.requests = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, body: object) -> None:
+                owner.requests += 1
+                time.sleep(owner.delay)
+                if owner.mode == "error":
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                message = json.loads(self.rfile.read(length))
+                self._answer([{"recipient_id": message["sender"], "text": "hello"}])
+
+            def do_GET(self) -> None:
+                self._answer(
+                    {
+                        "slots": {"reason": "billing"},
+                        "latest_message": {
+                            "intent": {"name": "billing_question", "confidence": 0.9}
+                        },
+                    }
+                )
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def rasa() -> Iterator[MisbehavingRasa]:
+    server = MisbehavingRasa()
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[RasaClient]]:
+    made: list[RasaClient] = []
+    yield made
+    for client in made:
+        client.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_turn_returns_replies_slots_and_intent(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    clients.append(client := RasaClient(rasa.url, "token"))
+    turn = client.turn("CA1", "my bill", {"call": {}})
+    assert [r.text for r in turn.replies] == ["hello"]
+    assert turn.slots == {"reason": "billing"}
+    assert (turn.intent, turn.confidence) == ("billing_question", 0.9)
+
+
+def test_a_slow_rasa_is_abandoned_at_the_budget(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    rasa.delay = 1.0
+    clients.append(client := RasaClient(rasa.url, "token", budget_seconds=0.2))
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA1", "hello", {})
+
+
+def test_an_erroring_rasa_is_unavailable(rasa: MisbehavingRasa, clients: list[RasaClient]) -> None:
+    rasa.mode = "error"
+    clients.append(client := RasaClient(rasa.url, "token"))
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA1", "hello", {})
+
+
+def test_the_breaker_stops_calling_a_failing_rasa_and_tries_again_after_the_cooldown(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=3, cooldown=10, clock=clock)
+    clients.append(client := RasaClient(rasa.url, "token", breaker=breaker))
+    rasa.mode = "error"
+    for _ in range(3):
+        with pytest.raises(DialogueUnavailable):
+            client.turn("CA1", "hello", {})
+    assert breaker.is_open
+    seen = rasa.requests
+    with pytest.raises(DialogueUnavailable, match="circuit open"):
+        client.turn("CA1", "hello", {})
+    assert rasa.requests == seen  # not even tried
+
+    rasa.mode = "ok"
+    clock.now += 10
+    assert client.turn("CA1", "hello", {}).replies  # the trial goes through and closes it
+    assert not breaker.is_open
+
+
+def test_a_failed_trial_opens_the_breaker_again(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=1, cooldown=5, clock=clock)
+    clients.append(client := RasaClient(rasa.url, "token", breaker=breaker))
+    rasa.mode = "error"
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA1", "hello", {})
+    clock.now += 5
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA1", "hello", {})  # the trial fails
+    with pytest.raises(DialogueUnavailable, match="circuit open"):
+        client.turn("CA1", "hello", {})
+
+
+def test_turns_beyond_the_in_flight_bound_fall_back_instead_of_queueing(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    rasa.delay = 0.5
+    clients.append(client := RasaClient(rasa.url, "token", budget_seconds=2, max_in_flight=2))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    started = threading.Barrier(4)
+
+    def one() -> None:
+        started.wait()
+        try:
+            client.turn("CA1", "hello", {})
+            result = "answered"
+        except DialogueUnavailable as exc:
+            result = str(exc)
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("too many turns in flight") >= 1
+    assert outcomes.count("answered") >= 1
+    assert not client.breaker.is_open  # being busy is not a failure of Rasa
