@@ -88,7 +88,7 @@ def test_pressing_zero_at_the_greeting_asks_for_a_person(twilio: SimulatedTwilio
 
 def test_with_the_assistant_down_the_keypad_menu_records_the_reason_and_keeps_the_place(
     twilio: SimulatedTwilio,
-    app,  # noqa: ANN001
+    app,
     queue_service: QueueService,
     support: QueueSettings,
 ) -> None:
