@@ -13,6 +13,8 @@ def test_healthy_when_redis_answers(client) -> None:
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["components"]["redis"]["ok"] is True
+    # The test app's assistant is down: reported, but callers still queue, so still 200.
+    assert body["components"]["rasa"] == {"ok": False, "required": False, "breaker": "closed"}
 
 
 def test_unavailable_when_redis_is_down(settings: Settings) -> None:

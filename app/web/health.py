@@ -7,7 +7,7 @@ import time
 import redis
 from flask import Blueprint, Response, jsonify
 
-from app.services import get_services
+from app.services import Services, get_services
 
 bp = Blueprint("health", __name__)
 
@@ -25,9 +25,26 @@ def _check_redis(client: redis.Redis) -> dict[str, object]:
     }
 
 
+def _check_rasa(services: Services) -> dict[str, object]:
+    # Not required: without the assistant callers still queue and get the keypad menu.
+    if not services.config.operator.assistant.enabled:
+        return {"ok": True, "required": False, "state": "disabled"}
+    started = time.perf_counter()
+    up = services.dialogue.is_up(timeout=1.0)
+    state = {
+        "ok": up,
+        "required": False,
+        "breaker": "open" if services.dialogue.breaker.is_open else "closed",
+    }
+    if up:
+        state["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return state
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
-    components = {"redis": _check_redis(get_services().redis)}
+    services = get_services()
+    components = {"redis": _check_redis(services.redis), "rasa": _check_rasa(services)}
     healthy = all(c["ok"] for c in components.values() if c["required"])
     response = jsonify(status="ok" if healthy else "unavailable", components=components)
     response.status_code = 200 if healthy else 503
