@@ -103,6 +103,10 @@ class Assistant:
         decide what happens next. Rasa unavailable: the keypad menu, place untouched."""
         if not self._settings.enabled:
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
+        if not from_app:
+            # A leading "/" makes Rasa skip NLU and take the text as an intent with
+            # entities: only the app may speak that way (e.g. verification outcomes).
+            message = message.lstrip("/ ")
         try:
             turn = self._client.turn(record.call_sid, message, {"call": facts})
         except DialogueUnavailable as exc:

@@ -207,7 +207,9 @@ class CallFlow:
         outcome = verification_message(
             record.verification or "failed", record.verification_method or ""
         )
-        result = self._assistant.converse(record, outcome, self._call_facts(ctx, record))
+        result = self._assistant.converse(
+            record, outcome, self._call_facts(ctx, record), from_app=True
+        )
         return self._render(ctx, result.record or record, result)
 
     def menu(self, params: GatherResult) -> str:

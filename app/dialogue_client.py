@@ -145,8 +145,7 @@ class RasaClient:
         finally:
             self._slots.release()
         self.breaker.succeeded()
-        latest = tracker.get("latest_message") or {}
-        intent = latest.get("intent") or {}
+        intent = _latest_intent(tracker)
         return DialogueTurn(
             replies=replies,
             slots=tracker.get("slots") or {},
@@ -186,8 +185,17 @@ class RasaClient:
     def _get_tracker(self, sender: str, deadline: float) -> dict[str, Any]:
         response = self._session.get(
             f"{self._base}/conversations/{quote(sender, safe='')}/tracker",
-            params={"include_events": "NONE", "token": self._token},
+            # The tracker's latest_message is stale while a form runs (it is the message that
+            # started the form); the last user event is the real one.
+            params={"include_events": "AFTER_RESTART", "token": self._token},
             timeout=self._remaining(deadline),
         )
         response.raise_for_status()
         return response.json()
+
+
+def _latest_intent(tracker: dict[str, Any]) -> dict[str, Any]:
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user":
+            return (event.get("parse_data") or {}).get("intent") or {}
+    return (tracker.get("latest_message") or {}).get("intent") or {}

@@ -27,6 +27,7 @@ from app.settings import (
     load_operator_config,
 )
 from app.simulator.call import FlaskClientTransport, HttpTransport, SimulatedTwilio
+from tests.rasa_stack import RASA_TOKEN, RasaStack
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -167,3 +168,33 @@ def live_server(app) -> Iterator[str]:
 @pytest.fixture
 def live_twilio(live_server: str) -> SimulatedTwilio:
     return SimulatedTwilio(HttpTransport(live_server), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """The real dialogue: Rasa with the project's trained model and its action server."""
+    stack = RasaStack(redis_url, free_port(), free_port(), tmp_path_factory.mktemp("rasa"))
+    try:
+        stack.start()
+    except RuntimeError as exc:
+        stack.stop()
+        pytest.fail(str(exc))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def rasa_app(settings: Settings, clock: Clock, rasa_stack: RasaStack, redis_client: redis.Redis):
+    """The app talking to the real Rasa."""
+    with_rasa = settings.model_copy(update={"rasa_url": rasa_stack.url, "rasa_token": RASA_TOKEN})
+    app = create_app({"SETTINGS": with_rasa, "CLOCK": clock, "TESTING": True})
+    yield app
+    services = app.extensions["queue_assistant"]
+    services.dialogue.close()
+    services.redis.close()
+
+
+@pytest.fixture
+def rasa_twilio(rasa_app) -> SimulatedTwilio:
+    transport = FlaskClientTransport(rasa_app.test_client())
+    return SimulatedTwilio(transport, PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)

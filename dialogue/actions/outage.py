@@ -1,0 +1,40 @@
+"""Is there a known problem where the caller lives? Needs a verified account: the service
+area comes from the customer's record, the problems from the file's `outages`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api.customers import load_directory
+from actions.summary import slot_sets
+
+
+class ActionCheckOutage(Action):
+    def name(self) -> str:
+        return "action_check_outage"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        directory = load_directory()
+        customer = directory.find(tracker.get_slot("account_number"))
+        if tracker.get_slot("verification") != "verified" or customer is None:
+            dispatcher.utter_message(response="utter_outage_needs_agent")
+            return slot_sets(tracker, resolved=False)
+        outage = directory.outage_in(customer.service_area, datetime.now(tz=UTC))
+        if outage is None:
+            dispatcher.utter_message(response="utter_no_outage", service_area=customer.service_area)
+            return slot_sets(tracker, outage_status="no_known_outage", resolved=False)
+        dispatcher.utter_message(
+            response="utter_outage_found",
+            outage_service=outage.service,
+            service_area=customer.service_area,
+            outage_note=outage.note,
+            expected_fix=outage.expected_fix,
+        )
+        return slot_sets(tracker, outage_status="known_outage", resolved=True)
