@@ -46,7 +46,7 @@ REDACTED = "[redacted]"
 
 
 def redact_secrets(text: str) -> str:
-    return _SECRET_SAID.sub(lambda m: f"{m.group(1)}{m.group(2) or ' '}{REDACTED}", text)
+    return _SECRET_SAID.sub(lambda m: f"{m.group(1)}{(m.group(2) or '').rstrip()} {REDACTED}", text)
 
 
 class Next(StrEnum):

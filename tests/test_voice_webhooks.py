@@ -403,3 +403,40 @@ def test_webhook_while_redis_is_down_answers_503_for_twilios_fallback(settings) 
     )
     code, body = twilio.post("/voice/incoming", _incoming_params())
     assert code == 503 and "unavailable" in body
+
+
+def test_silence_after_a_question_is_reprompted_twice_then_the_caller_just_waits(
+    twilio: SimulatedTwilio,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    call.stay_silent()  # to the wait loop
+    call.press("1")
+    assert call.heard[-1] == "What can I help you with?"
+    assert call.gather is not None and call.gather.action_on_empty_result
+    call.stay_silent()
+    assert call.heard[-1] == "Sorry, I didn't catch that. Could you say it again?"
+    call.stay_silent()
+    assert call.heard[-1] == "Sorry, I didn't catch that. Could you say it again?"
+    mark = len(call.heard)
+    call.stay_silent()
+    assert "I'll keep your place. Press 1 whenever" in call.heard_since(mark)
+    assert call.gather is not None and call.gather.input == {"dtmf"}  # waiting, no loop
+
+
+def test_speech_heard_with_low_confidence_is_asked_again_not_acted_upon(
+    twilio: SimulatedTwilio,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    call.say("mumble mumble bill", confidence=0.12)
+    assert call.heard[-1] == "Sorry, I didn't catch that. Could you say it again?"
+    assert call.gather is not None and "speech" in call.gather.input
+
+
+def test_a_spoken_pin_is_redacted_before_it_is_kept(twilio: SimulatedTwilio, app) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    call.say("my account is 10234567 and my pin is 4 8 2 1")
+    with app.app_context():
+        from app.services import get_services
+
+        transcript = get_services().calls.transcript(call.sid)
+    assert transcript[0].text == "my account is 10234567 and my pin is [redacted]"
