@@ -16,6 +16,18 @@ def queue_length(queue_service: QueueService, support: QueueSettings) -> int:
     return queue_service.snapshot(support).line_length
 
 
+def voice_params(**changes: str) -> dict[str, str]:
+    """The parameters Twilio sends with every voice request, for a new call."""
+    params = {
+        "CallSid": new_call_sid(),
+        "AccountSid": ACCOUNT_SID,
+        "From": "+14155550101",
+        "To": SUPPORT_NUMBER,
+        "CallStatus": "ringing",
+    }
+    return params | changes
+
+
 def test_greeting_says_who_is_speaking_the_guarantee_people_ahead_and_the_wait(
     twilio: SimulatedTwilio,
 ) -> None:
@@ -32,15 +44,7 @@ def test_greeting_says_who_is_speaking_the_guarantee_people_ahead_and_the_wait(
 
 
 def test_greeting_twiml_is_valid_xml_with_voice_and_language(client, twilio) -> None:
-    call_sid = new_call_sid()
-    params = {
-        "CallSid": call_sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": "+14155550101",
-        "To": SUPPORT_NUMBER,
-        "CallStatus": "ringing",
-    }
-    status, body = twilio.post("/voice/incoming", params)
+    status, body = twilio.post("/voice/incoming", voice_params())
     assert status == 200
     root = ET.fromstring(body)
     gather = root.find("Gather")
@@ -214,13 +218,7 @@ def test_status_for_an_unknown_call_is_accepted_and_changes_nothing(
     twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
 ) -> None:
     twilio.dial("+14155550101", SUPPORT_NUMBER)
-    params = {
-        "CallSid": new_call_sid(),
-        "AccountSid": ACCOUNT_SID,
-        "From": "+14155550999",
-        "To": SUPPORT_NUMBER,
-        "CallStatus": "completed",
-    }
+    params = voice_params(From="+14155550999", CallStatus="completed")
     code, _ = twilio.post("/voice/status", params)
     assert code == 204
     snap = queue_service.snapshot(support)
@@ -230,28 +228,10 @@ def test_status_for_an_unknown_call_is_accepted_and_changes_nothing(
 def test_turn_for_an_unknown_call_gives_it_a_place_instead_of_dropping_it(
     twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
 ) -> None:
-    params = {
-        "CallSid": new_call_sid(),
-        "AccountSid": ACCOUNT_SID,
-        "From": "+14155550999",
-        "To": SUPPORT_NUMBER,
-        "CallStatus": "in-progress",
-        "Digits": "5",
-    }
+    params = voice_params(From="+14155550999", CallStatus="in-progress", Digits="5")
     code, body = twilio.post("/voice/turn", params)
     assert code == 200 and "guaranteed" in body
     assert queue_length(queue_service, support) == 1
-
-
-def _incoming_params(**changes: str) -> dict[str, str]:
-    params = {
-        "CallSid": new_call_sid(),
-        "AccountSid": ACCOUNT_SID,
-        "From": "+14155550101",
-        "To": SUPPORT_NUMBER,
-        "CallStatus": "ringing",
-    }
-    return params | changes
 
 
 @pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", None])
@@ -262,7 +242,7 @@ def test_unsigned_or_forged_webhooks_are_refused_and_take_no_slot(
     support: QueueSettings,
     signature: str | None,
 ) -> None:
-    params = _incoming_params()
+    params = voice_params()
     if signature is None:
         response = client.post("/voice/incoming", data=params)  # no header at all
         code = response.status_code
@@ -275,7 +255,7 @@ def test_unsigned_or_forged_webhooks_are_refused_and_take_no_slot(
 def test_signature_over_a_different_url_is_refused(
     twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
 ) -> None:
-    params = _incoming_params()
+    params = voice_params()
     # Signed for the status URL, sent to the incoming URL: a replay to another endpoint.
     from twilio.request_validator import RequestValidator
 
@@ -290,7 +270,7 @@ def test_signature_over_a_different_url_is_refused(
 
 
 def test_tampered_parameters_break_the_signature(twilio: SimulatedTwilio, client) -> None:
-    params = _incoming_params()
+    params = voice_params()
     from twilio.request_validator import RequestValidator
 
     from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
@@ -320,7 +300,7 @@ def test_malformed_webhooks_get_400_with_the_reason_and_change_nothing(
     changes: dict[str, str],
     field: str | None,
 ) -> None:
-    params = _incoming_params(**changes)
+    params = voice_params(**changes)
     if field is None:
         params.pop("To")
     code, body = twilio.post("/voice/incoming", params)
@@ -401,7 +381,7 @@ def test_webhook_while_redis_is_down_answers_503_for_twilios_fallback(settings) 
     twilio = SimulatedTwilio(
         FlaskClientTransport(app.test_client()), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID
     )
-    code, body = twilio.post("/voice/incoming", _incoming_params())
+    code, body = twilio.post("/voice/incoming", voice_params())
     assert code == 503 and "unavailable" in body
 
 
