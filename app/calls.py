@@ -71,11 +71,9 @@ class CallStore:
         self._redis = client
 
     def save(self, record: CallRecord) -> None:
-        key = _record_key(record.call_sid)
-        pipe = self._redis.pipeline()
-        pipe.set(key, record.model_dump_json())
-        pipe.expire(key, CALL_RECORD_TTL_SECONDS)
-        pipe.execute()
+        self._redis.set(
+            _record_key(record.call_sid), record.model_dump_json(), ex=CALL_RECORD_TTL_SECONDS
+        )
 
     def get(self, call_sid: str) -> CallRecord | None:
         raw = self._redis.get(_record_key(call_sid))
