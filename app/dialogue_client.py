@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import requests
 
+from app.http_sessions import SessionPerThread
+
 log = logging.getLogger(__name__)
 
 
@@ -107,25 +109,15 @@ class RasaClient:
         # Past saturation Rasa just queues requests (the caller hears silence): bound the
         # turns in flight per process and fall back instead of queueing behind a busy Rasa.
         self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._sessions = SessionPerThread()
         self.breaker = breaker or CircuitBreaker()
 
     @property
     def _session(self) -> requests.Session:
-        # One keep-alive session per thread: requests' Session is not for sharing.
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-            with self._sessions_lock:
-                self._sessions.append(self._local.session)
-        return self._local.session
+        return self._sessions.get()
 
     def close(self) -> None:
-        with self._sessions_lock:
-            for session in self._sessions:
-                session.close()
-            self._sessions.clear()
+        self._sessions.close_all()
 
     def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> DialogueTurn:
         """Send one message and read back the conversation's slots, within the budget."""

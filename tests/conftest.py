@@ -166,8 +166,10 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.fixture
-def live_twilio(live_server: str) -> SimulatedTwilio:
-    return SimulatedTwilio(HttpTransport(live_server), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
+def live_twilio(live_server: str) -> Iterator[SimulatedTwilio]:
+    twilio = SimulatedTwilio(HttpTransport(live_server), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
+    yield twilio
+    twilio.close()
 
 
 @pytest.fixture(scope="session")

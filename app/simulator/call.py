@@ -8,15 +8,14 @@ stops answering. The test, or a person, then presses keys, speaks, stays silent 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-import requests
 from twilio.request_validator import RequestValidator
 
+from app.http_sessions import SessionPerThread
 from app.simulator import twiml
 
 # Redirects followed without the caller doing anything, before the simulator calls it a loop.
@@ -36,24 +35,20 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """Reach a running app over real HTTP (one keep-alive session per thread, since
-    requests' Session is not meant to be shared between threads)."""
+    """Reach a running app over real HTTP (keep-alive, one session per thread)."""
 
     def __init__(self, address: str, timeout: float = 20.0) -> None:
         self._address = address.rstrip("/")
-        self._local = threading.local()
+        self._sessions = SessionPerThread()
         self._timeout = timeout
 
-    @property
-    def _session(self) -> requests.Session:
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-        return self._local.session
+    def close(self) -> None:
+        self._sessions.close_all()
 
     def post(
         self, path: str, form: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, str]:
-        response = self._session.post(
+        response = self._sessions.get().post(
             self._address + path, data=dict(form), headers=dict(headers), timeout=self._timeout
         )
         return response.status_code, response.text
@@ -103,6 +98,11 @@ class SimulatedTwilio:
         if signature is None:
             signature = self._validator.compute_signature(absolute, dict(form))
         return self.transport.post(path, form, {"X-Twilio-Signature": signature})
+
+    def close(self) -> None:
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
 
     def dial(self, from_: str, to: str, call_sid: str | None = None) -> SimulatedCall:
         call = SimulatedCall(twilio=self, sid=call_sid or new_call_sid(), from_=from_, to=to)
