@@ -125,6 +125,10 @@ class Assistant:
         """Check a keyed (or, for a postcode, spoken) secret. Only the outcome is kept."""
         kind = SecretKind(record.pending_secret_kind or SecretKind.pin)
         account = record.pending_secret_account or ""
+        if record.verification == "locked":
+            return record.model_copy(
+                update={"pending_secret_kind": None, "pending_secret_account": None}
+            )
         customer = self._customers.verify(account, kind, value)
         attempts = record.verification_attempts + 1
         if customer is not None:
@@ -184,6 +188,9 @@ class Assistant:
         if merged.get("collect_secret"):
             kind = _secret_kind(merged["collect_secret"])
             account = re.sub(r"\D", "", str(merged.get("account_number") or ""))
+            if record.verification == "locked":
+                # Attempts are spent: never ask again on this call, whatever the dialogue says.
+                return AssistantResponse([], Next.wait, record=record, custom=customs)
             if kind is not None and account:
                 record = record.model_copy(
                     update={
@@ -194,6 +201,10 @@ class Assistant:
                 )
                 return AssistantResponse(says, Next.secret, kind, record=record, custom=customs)
             log.error("assistant asked for an unusable secret %r", merged.get("collect_secret"))
+            # Never let a secret be answered on an ordinary prompt (it would reach the
+            # dialogue and the transcript): the agent verifies instead.
+            record = record.model_copy(update={"awaiting": None})
+            return AssistantResponse([], Next.wait, record=record, custom=customs)
         if merged.get("wait"):
             record = record.model_copy(update={"awaiting": None})
             return AssistantResponse(says, Next.wait, record=record, custom=customs)

@@ -87,9 +87,13 @@ class CallFlow:
         if slot.outcome is SlotOutcome.closed:
             log.info("call %s arrived while closed", params.CallSid)
             return self._closed(ctx, now)
+        if slot.outcome is SlotOutcome.ended:
+            log.info("late request for ended call %s: no place taken", params.CallSid)
+            return str(VoiceResponse().hangup())
         if slot.outcome is SlotOutcome.serving:
-            # Already bridged to an agent: nothing to add to that call.
-            return str(VoiceResponse())
+            # Already bridged to an agent: keep that call as it is (an empty document would
+            # hang it up).
+            return str(VoiceResponse().pause(length=1))
 
         record = self._calls.get(params.CallSid)
         if record is None:
@@ -251,7 +255,7 @@ class CallFlow:
             return self.incoming(params)
         response = VoiceResponse()
         if position.state is CallState.serving:
-            return str(response)
+            return str(VoiceResponse().pause(length=1))
 
         now = self._clock()
         ahead = position.people_ahead or 0
@@ -265,7 +269,9 @@ class CallFlow:
         ) != speech.wait_sentence(ctx.lang, ctx.language, record.announced_wait)
 
         gather = self._gather(ctx, speech_too=self._config.operator.listen_for_speech_while_waiting)
-        updates: dict[str, object] = {}
+        # Back in the wait loop: whatever a prompt was waiting for is over, so "1" opens
+        # the assistant again.
+        updates: dict[str, object] = {"awaiting": None} if record.awaiting else {}
         if due and changed:
             self._say(gather, ctx, speech.people_ahead_sentence(ctx.lang, ctx.language, ahead))
             self._say(gather, ctx, speech.wait_sentence(ctx.lang, ctx.language, wait))

@@ -31,6 +31,7 @@ _KEY_NAMES = (
     "offers",
     "serving",
     "handled",
+    "ended",
 )
 _SCRIPTS = (
     "take_slot",
@@ -55,6 +56,7 @@ class SlotOutcome(StrEnum):
     restored = "restored"  # same number within the grace period
     serving = "serving"  # already talking to an agent
     closed = "closed"  # no place to give back, and new places are not given now
+    ended = "ended"  # the call already ended: a late request must not revive it
 
 
 class CallState(StrEnum):
@@ -203,9 +205,10 @@ class QueueService:
             return None
         return float(_text(waited))
 
-    def requeue_front(self, queue: QueueSettings, call_sid: str) -> int | None:
-        """The agent did not answer: back at the caller's own ticket. Returns people ahead."""
-        outcome, ahead = self._run("requeue_front", queue, call_sid, self._now())
+    def requeue_front(self, queue: QueueSettings, call_sid: str, agent_id: str) -> int | None:
+        """`agent_id` did not answer: back at the caller's own ticket. Returns people ahead,
+        or None when the call was not (or no longer) offered to that agent."""
+        outcome, ahead = self._run("requeue_front", queue, call_sid, agent_id, self._now())
         return int(ahead) if _text(outcome) == "requeued" else None
 
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:

@@ -26,7 +26,22 @@ MAX_FIELD_CHARS = 2048
 
 # What Twilio sends in `From` when the caller withheld their number, and spellings seen from
 # carriers. Such callers can never restore a place or be identified by number.
-_WITHHELD = {"", "anonymous", "restricted", "unknown", "private", "unavailable", "+266696687"}
+_WITHHELD = {
+    "",
+    "anonymous",
+    "restricted",
+    "unknown",
+    "private",
+    "unavailable",
+    "blocked",
+    # Placeholders Twilio puts in From for anonymous, restricted, unknown, unavailable and
+    # blocked caller IDs: valid-looking E.164, shared by strangers.
+    "+266696687",
+    "+7378742833",
+    "+8656696",
+    "+86282452253",
+    "+2562533",
+}
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 Sid = Annotated[str, Field(pattern=r"^CA[0-9a-f]{32}$")]

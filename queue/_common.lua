@@ -13,8 +13,11 @@ local K_HELD_UNTIL = KEYS[7]  -- zset ticket -> deadline of the hold (epoch seco
 local K_OFFERS     = KEYS[8]  -- zset ticket -> deadline of the offer to an agent (a lease)
 local K_SERVING    = KEYS[9]  -- hash CallSid -> JSON {ticket, agent, joined_at, connected_at}
 local K_HANDLED    = KEYS[10] -- list of JSON {ended_at, seconds}: recent finished conversations
+local K_ENDED      = KEYS[11] -- zset CallSid -> when it ended: a late request for an ended
+                              --   call must never take (or restore) a place
 
 local HANDLED_KEEP = 500
+local ENDED_KEEP_SECONDS = 86400
 
 local function load_ticket(ticket)
   local raw = redis.call('HGET', K_TICKETS, ticket)
@@ -47,6 +50,7 @@ end
 -- callback) go back to the ready set at their own ticket, which is the front for them.
 -- Runs at the start of every script, with the caller's `now`, so no sweeper is needed.
 local function expire_due(now)
+  redis.call('ZREMRANGEBYSCORE', K_ENDED, '-inf', now - ENDED_KEEP_SECONDS)
   for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', K_HELD_UNTIL, '-inf', now)) do
     forget_ticket(ticket, load_ticket(ticket))
   end

@@ -8,6 +8,7 @@
 --   'unknown'   not a call this queue holds (already ended, or never queued)
 local sid, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 expire_due(now)
+redis.call('ZADD', K_ENDED, now, sid)
 
 local serving = redis.call('HGET', K_SERVING, sid)
 if serving then

@@ -1,15 +1,17 @@
 -- The agent did not answer (no answer, busy, failed): the caller goes back at their own
 -- ticket, ahead of everyone who came after them, never to the back.
--- ARGV: call_sid, now
+-- ARGV: call_sid, agent_id (whose offer failed), now
 -- Returns: {outcome, people_ahead}  outcome: 'requeued' | 'not_offered' | 'unknown'
-local sid, now = ARGV[1], tonumber(ARGV[2])
+-- A late no-answer from an agent whose lease already lapsed (the caller has since been
+-- offered to someone else) changes nothing.
+local sid, agent, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 expire_due(now)
 local ticket = redis.call('HGET', K_CALLS, sid)
 local rec = ticket and load_ticket(ticket)
 if not rec then
   return {'unknown', -1}
 end
-if rec.state ~= 'offered' then
+if rec.state ~= 'offered' or rec.offered_to ~= agent then
   return {'not_offered', people_ahead(ticket)}
 end
 rec.state = 'waiting'

@@ -4,9 +4,14 @@
 --   outcome: 'new' | 'existing' (retried webhook) | 'restored' (called back within grace)
 --            | 'serving' (already with an agent: ticket and people_ahead are -1)
 --            | 'closed' (no place to give back and new ones are not allowed now)
+--            | 'ended' (this call has already ended: a late or replayed request)
 -- Closed hours stop new arrivals only: a retried webhook or a held place still counts.
 local sid, caller, now, allow_new = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 expire_due(now)
+
+if redis.call('ZSCORE', K_ENDED, sid) then
+  return {-1, -1, 'ended', ''}
+end
 
 if redis.call('HEXISTS', K_SERVING, sid) == 1 then
   return {-1, -1, 'serving', ''}

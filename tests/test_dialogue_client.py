@@ -178,3 +178,11 @@ def test_turns_beyond_the_in_flight_bound_fall_back_instead_of_queueing(
     assert outcomes.count("too many turns in flight") >= 1
     assert outcomes.count("answered") >= 1
     assert not client.breaker.is_open  # being busy is not a failure of Rasa
+
+
+def test_failures_never_carry_the_token(rasa: MisbehavingRasa, clients: list[RasaClient]) -> None:
+    rasa.mode = "error"
+    clients.append(client := RasaClient(rasa.url, "s3cret-token"))
+    with pytest.raises(DialogueUnavailable) as failure:
+        client.turn("CA1", "hello", {})
+    assert "s3cret-token" not in str(failure.value)

@@ -160,7 +160,8 @@ def test_agent_no_answer_puts_the_caller_back_at_the_front(
     sids = fill(queue_service, support, 4)
     offer = queue_service.offer_head(support, "agent-a", lease_seconds=30)
     assert offer is not None and offer.call_sid == sids[0]
-    assert queue_service.requeue_front(support, sids[0]) == 0
+    assert queue_service.requeue_front(support, sids[0], "agent-b") is None  # not theirs
+    assert queue_service.requeue_front(support, sids[0], "agent-a") == 0
     again = queue_service.offer_head(support, "agent-b", lease_seconds=30)
     assert again is not None and again.call_sid == sids[0]
     # Only the agent it was offered to can take it.
@@ -257,8 +258,7 @@ def test_people_ahead_never_goes_up_under_random_events(
                 offered[offer.call_sid] = agent
         elif event < 0.8 and offered:
             sid = rng.choice(list(offered))
-            queue_service.requeue_front(support, sid)
-            offered.pop(sid)
+            queue_service.requeue_front(support, sid, offered.pop(sid))
         elif event < 0.92 and offered:
             sid = rng.choice(list(offered))
             if queue_service.connect(support, sid, offered.pop(sid)) is not None:
@@ -273,3 +273,29 @@ def test_people_ahead_never_goes_up_under_random_events(
             previous = last_heard.get(sid)
             assert previous is None or position.people_ahead <= previous, (step, sid)
             last_heard[sid] = position.people_ahead
+
+
+def test_a_late_no_answer_from_an_agent_whose_lease_lapsed_changes_nothing(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 2)
+    queue_service.offer_head(support, "agent-a", lease_seconds=20)
+    clock.advance(21)  # agent A's lease lapses; the caller is offered to B
+    assert queue_service.offer_head(support, "agent-b", lease_seconds=20).call_sid == sids[0]
+    assert queue_service.requeue_front(support, sids[0], "agent-a") is None
+    offer = queue_service.offer_head(support, "agent-c", lease_seconds=20)
+    assert offer is not None and offer.call_sid == sids[1]  # not the caller B is ringing
+    assert queue_service.connect(support, sids[0], "agent-b") is not None
+
+
+def test_an_ended_call_never_takes_a_place_again(
+    queue_service: QueueService, support: QueueSettings
+) -> None:
+    sid = new_call_sid()
+    queue_service.take_slot(support, sid, "+14155550123")
+    assert queue_service.end_call(support, sid) is EndOutcome.held
+    # A request for the ended call that arrives late must not revive it as a ghost.
+    assert queue_service.take_slot(support, sid, "+14155550123").outcome is SlotOutcome.ended
+    back = queue_service.take_slot(support, new_call_sid(), "+14155550123")
+    assert back.outcome is SlotOutcome.restored and back.people_ahead == 0
+    assert queue_service.snapshot(support).line_length == 1

@@ -420,3 +420,36 @@ def test_a_spoken_pin_is_redacted_before_it_is_kept(twilio: SimulatedTwilio, app
 
         transcript = get_services().calls.transcript(call.sid)
     assert transcript[0].text == "my account is 10234567 and my pin is [redacted]"
+
+
+def test_a_wait_request_that_arrives_after_the_call_ended_hangs_up_and_takes_no_place(
+    twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    call.hang_up()
+    code, body = twilio.post("/voice/wait", call.base_params())
+    assert code == 200 and "<Hangup" in body
+    snap = queue_service.snapshot(support)
+    assert (snap.line_length, snap.held, snap.ready) == (1, 1, 0)  # only the held place
+
+
+@pytest.mark.parametrize("placeholder", ["+266696687", "+7378742833", "+86282452253", "+8656696"])
+def test_twilios_withheld_placeholders_never_restore_each_others_places(
+    twilio: SimulatedTwilio, placeholder: str
+) -> None:
+    stranger = twilio.dial(placeholder, SUPPORT_NUMBER)
+    stranger.hang_up()
+    other = twilio.dial(placeholder, SUPPORT_NUMBER)
+    heard = " ".join(other.heard)
+    assert "Welcome back" not in heard and "number is withheld" in heard
+
+
+def test_after_an_unanswered_keypad_menu_pressing_one_opens_the_assistant(
+    twilio: SimulatedTwilio,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    call.say("my bill is wrong")  # the assistant is down in the test app: keypad menu
+    assert "Press 1 for billing" in call.heard[-1]
+    call.stay_silent()  # no choice: back to waiting
+    call.press("1")
+    assert call.heard[-1] == "What can I help you with?"
