@@ -31,7 +31,7 @@ from bench.dialogue_report import RunInfo, render
 from bench.dialogue_stack import dialogue_stack, script_output
 from bench.dialogue_utterances import opening_utterances
 from bench.incoming_latency import web_command
-from bench.measure import progress
+from bench.measure import machine_description, progress
 from bench.redis_server import server_version
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -68,18 +68,6 @@ def _handle_signals() -> None:
     # Ctrl-C raises KeyboardInterrupt, which runs the same `finally` blocks; set explicitly
     # because a shell starting the run in the background leaves SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
 def _versions(venv: Path) -> str:
@@ -158,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     info = RunInfo(
         started=started_at.strftime("%Y-%m-%d %H:%M UTC"),
         seconds=time.perf_counter() - started,
-        machine=_machine(),
+        machine=machine_description(),
         versions=_versions(venv),
         model=model.name,
         web_command=web_command(),

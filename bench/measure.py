@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import resource
 import threading
 import time
@@ -18,6 +19,19 @@ from pathlib import Path
 BARRIER_SECONDS = 60.0
 
 Op = Callable[[], object]
+
+
+def machine_description() -> str:
+    """CPUs and kernel, for the head of a report."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
 def progress(message: str) -> None:

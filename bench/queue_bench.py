@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.settings import QUEUE_DIR, REPO_ROOT, load_operator_config
 from bench.incoming_latency import measure_incoming
-from bench.measure import CpuMark, Interference, progress
+from bench.measure import CpuMark, Interference, machine_description, progress
 from bench.redis_server import server_version
 from bench.report import RunInfo, render
 from bench.script_throughput import measure_mode
@@ -44,18 +44,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "report.md")
     return parser.parse_args(argv)
-
-
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
 def _versions() -> str:
@@ -92,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     info = RunInfo(
         started=started_at.strftime("%Y-%m-%d %H:%M UTC"),
         seconds=time.perf_counter() - started,
-        machine=_machine(),
+        machine=machine_description(),
         versions=_versions(),
         waiting=args.waiting,
         client_counts=client_counts,
