@@ -135,7 +135,6 @@ class Prompts(_Strict):
     offer_help: str
     how_to_reach_a_person: str
     person_requested: str
-    noted_for_agent: str
     ask_how_to_help: str
     wait_menu: str
     withheld_number: str
