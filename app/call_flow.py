@@ -24,7 +24,16 @@ from app.assistant import (
 )
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.customers import SecretKind
-from app.queue_service import CallState, QueueService, SlotOutcome
+from app.history import ContactHistory, Outcome, summary_of
+from app.job_queue import JobQueue
+from app.queue_service import (
+    AgentState,
+    CallState,
+    EndOutcome,
+    QueueService,
+    QueueSnapshot,
+    SlotOutcome,
+)
 from app.settings import LanguageSettings, OperatorConfig, QueueSettings
 from app.twilio_webhook import GatherResult, VoiceRequest
 from app.wait_estimate import estimate_wait_seconds
@@ -67,12 +76,16 @@ class CallFlow:
         queue_service: QueueService,
         calls: CallStore,
         assistant: Assistant,
+        history: ContactHistory,
+        jobs: JobQueue,
         clock: Callable[[], float],
     ) -> None:
         self._config = config
         self._queue = queue_service
         self._calls = calls
         self._assistant = assistant
+        self._history = history
+        self._jobs = jobs
         self._clock = clock
 
     # -- requests -------------------------------------------------------------------------
@@ -113,7 +126,14 @@ class CallFlow:
             slot.outcome,
             slot.people_ahead,
         )
-        wait = self._estimate(ctx.queue, slot.people_ahead)
+        snapshot = self._queue.snapshot(ctx.queue)
+        wait = self._estimate(ctx.queue, slot.people_ahead, snapshot)
+        if slot.outcome in (SlotOutcome.new, SlotOutcome.restored) and any(
+            state is AgentState.available for state in snapshot.agents.values()
+        ):
+            # Someone is free now: the caller hears the greeting while a worker puts them
+            # through (the REST redirect interrupts whatever is playing).
+            self._jobs.dispatch_soon(ctx.queue.name)
         record = record.model_copy(
             update={
                 "announced_ahead": slot.people_ahead,
@@ -298,7 +318,25 @@ class CallFlow:
         queue = self._config.queue_for_number(params.To)
         outcome = self._queue.end_call(queue, params.CallSid)
         log.info("call %s ended (%s): %s", params.CallSid, params.CallStatus, outcome)
+        self._remember(params.CallSid, outcome)
         return outcome.value
+
+    def _remember(self, call_sid: str, outcome: EndOutcome) -> None:
+        """Write the call into the customer's contact history (once: a repeated callback
+        finds the contact already written)."""
+        record = self._calls.get(call_sid)
+        if record is None:
+            return  # never queued (closed hours, or not a call of ours)
+        if outcome is EndOutcome.unknown and self._history.contact(call_sid) is not None:
+            return
+        handoff = self._calls.handoff(call_sid)
+        if outcome is EndOutcome.finished or handoff.answered_by:
+            result = Outcome.answered
+        elif record.left_queue_at is not None:
+            result = Outcome.left
+        else:
+            result = Outcome.dropped
+        self._history.record_call(summary_of(record, handoff, result, self._clock()))
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -379,6 +417,7 @@ class CallFlow:
                     self._say(response, ctx, text)
                 response.redirect(WAIT_URL)
             case Next.leave:
+                self._calls.save(record.model_copy(update={"left_queue_at": self._clock()}))
                 left = self._queue.leave(ctx.queue, record.call_sid)
                 log.info(
                     "call %s left the queue by choice (had a place: %s)", record.call_sid, left
@@ -437,12 +476,14 @@ class CallFlow:
         code = language if language in self._config.operator.languages else queue.language
         return _Context(queue=queue, language=code, lang=self._config.language(code))
 
-    def _estimate(self, queue: QueueSettings, people_ahead: int) -> float | None:
-        snapshot = self._queue.snapshot(queue)
+    def _estimate(
+        self, queue: QueueSettings, people_ahead: int, snapshot: QueueSnapshot | None = None
+    ) -> float | None:
+        snapshot = snapshot or self._queue.snapshot(queue)
         return estimate_wait_seconds(
             people_ahead,
             snapshot.handle_times,
-            agents_working=snapshot.serving + snapshot.offered,
+            agents_working=snapshot.agents_working,
             min_samples=queue.estimate_min_samples,
         )
 

@@ -24,6 +24,10 @@ def _transcript_key(call_sid: str) -> str:
     return f"call:{call_sid}:transcript"
 
 
+def _handoff_key(call_sid: str) -> str:
+    return f"call:{call_sid}:handoff"
+
+
 class CallRecord(BaseModel):
     call_sid: str
     queue: str
@@ -32,6 +36,7 @@ class CallRecord(BaseModel):
     started_at: float
     restored_from: str = ""  # CallSid of the dropped call whose place (and context) this took
     wants_agent: bool = False
+    left_queue_at: float | None = None  # chose to leave (the assistant helped, or gave up)
     announced_ahead: int | None = None
     announced_wait: float | None = None  # seconds; None = "not known yet"
     announced_at: float | None = None
@@ -54,6 +59,17 @@ class CallRecord(BaseModel):
     dialogue: dict[str, Any] = {}
     last_intent: str | None = None
     last_intent_confidence: float | None = None
+
+
+class Handoff(BaseModel):
+    """Which agents the call was offered to, and who took it. Kept apart from the record
+    (one hash field per fact) so a worker writing it never races a webhook saving the
+    record."""
+
+    offered_to: dict[str, float] = {}  # agent id -> when offered
+    answered_by: str | None = None
+    waited_seconds: float | None = None
+    connected_at: float | None = None
 
 
 class TranscriptEntry(BaseModel):
@@ -93,6 +109,42 @@ class CallStore:
             for raw in self._redis.lrange(_transcript_key(call_sid), 0, -1)
         ]
 
+    def note_offer(self, call_sid: str, agent_id: str, at: float) -> None:
+        """The call was offered to this agent: from now on they may see its context."""
+        key = _handoff_key(call_sid)
+        pipe = self._redis.pipeline()
+        pipe.hset(key, f"offered:{agent_id}", repr(at))
+        pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+        pipe.execute()
+
+    def note_answered(self, call_sid: str, agent_id: str, waited: float, at: float) -> None:
+        key = _handoff_key(call_sid)
+        pipe = self._redis.pipeline()
+        pipe.hset(
+            key,
+            mapping={"answered_by": agent_id, "waited": repr(waited), "connected_at": repr(at)},
+        )
+        pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+        pipe.execute()
+
+    def handoff(self, call_sid: str) -> Handoff:
+        fields = {
+            _text(k): _text(v) for k, v in self._redis.hgetall(_handoff_key(call_sid)).items()
+        }
+        return Handoff(
+            offered_to={
+                name.removeprefix("offered:"): float(value)
+                for name, value in fields.items()
+                if name.startswith("offered:")
+            },
+            answered_by=fields.get("answered_by"),
+            waited_seconds=float(fields["waited"]) if "waited" in fields else None,
+            connected_at=float(fields["connected_at"]) if "connected_at" in fields else None,
+        )
+
+    def was_offered_to(self, call_sid: str, agent_id: str) -> bool:
+        return bool(self._redis.hexists(_handoff_key(call_sid), f"offered:{agent_id}"))
+
     def carry_over(self, previous_sid: str, record: CallRecord) -> CallRecord:
         """A caller restored their place: bring what they had said on the dropped call, so
         nobody asks them again."""
@@ -110,3 +162,7 @@ class CallStore:
         return record.model_copy(
             update={"restored_from": previous_sid, "wants_agent": previous.wants_agent}
         )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

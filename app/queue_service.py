@@ -32,16 +32,20 @@ _KEY_NAMES = (
     "serving",
     "handled",
     "ended",
+    "agents",
+    "idle",
 )
 _SCRIPTS = (
     "take_slot",
     "position",
     "end_call",
     "leave",
-    "offer_head",
+    "dispatch",
     "connect",
     "requeue_front",
     "snapshot",
+    "agent_state",
+    "agent",
 )
 
 
@@ -89,10 +93,27 @@ class Position:
     line_length: int
     ticket: int | None
     joined_at: float | None
+    agent_id: str | None = None  # offered to, or talking with, this agent
+
+
+class AgentState(StrEnum):
+    available = "available"
+    offered = "offered"  # a caller is being put through to them (their phone rings)
+    on_call = "on_call"
+    wrap_up = "wrap_up"  # the call ended; notes and disposition still to write
+    away = "away"
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    state: AgentState
+    since: float | None
+    call_sid: str | None  # the call offered, taken, or being wrapped up
 
 
 @dataclass(frozen=True)
 class Offer:
+    agent_id: str
     ticket: int
     call_sid: str
     joined_at: float
@@ -106,6 +127,12 @@ class QueueSnapshot:
     offered: int  # being connected to an agent
     serving: int  # in conversation with an agent now
     handle_times: list[float]  # seconds, most recent first, within the window asked for
+    agents: dict[str, AgentState]  # every agent who has signed in, by id
+
+    @property
+    def agents_working(self) -> int:
+        """Agents taking calls now (everyone signed in and not away)."""
+        return sum(1 for state in self.agents.values() if state is not AgentState.away)
 
 
 def _load_scripts(client: redis.Redis, directory: Path) -> dict[str, redis.commands.core.Script]:
@@ -167,7 +194,9 @@ class QueueService:
 
     def position(self, queue: QueueSettings, call_sid: str) -> Position:
         """People ahead (never counting the caller) and the length of the line."""
-        state, ahead, length, ticket, joined = self._run("position", queue, call_sid, self._now())
+        state, ahead, length, ticket, joined, agent = self._run(
+            "position", queue, call_sid, self._now()
+        )
         state = CallState(_text(state))
         known = state is not CallState.unknown
         return Position(
@@ -176,6 +205,7 @@ class QueueService:
             line_length=int(length),
             ticket=int(ticket) if known else None,
             joined_at=float(_text(joined)) if known else None,
+            agent_id=_text(agent) or None,
         )
 
     def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
@@ -188,14 +218,21 @@ class QueueService:
         """The caller gave up their place by choice; True if they had one."""
         return _text(self._run("leave", queue, call_sid, self._now())) == "released"
 
-    def offer_head(self, queue: QueueSettings, agent_id: str, lease_seconds: int) -> Offer | None:
-        """Lease the earliest ready caller to an agent. A lease not settled by `connect` or
-        `requeue_front` lapses back to the front on its own."""
-        result = self._run("offer_head", queue, agent_id, self._now(), lease_seconds)
+    def dispatch(self, queue: QueueSettings, lease_seconds: int) -> Offer | None:
+        """Pair the earliest ready caller with the longest-idle available agent, in one step,
+        and lease the caller to that agent. None when either is missing. A lease not settled
+        by `connect`, `requeue_front` or `end_call` lapses: the caller goes back to the
+        front and the agent is marked away."""
+        result = self._run("dispatch", queue, self._now(), lease_seconds)
         if result is None:
             return None
-        ticket, call_sid, joined = result
-        return Offer(ticket=int(ticket), call_sid=_text(call_sid), joined_at=float(_text(joined)))
+        agent, call_sid, ticket, joined = result
+        return Offer(
+            agent_id=_text(agent),
+            ticket=int(ticket),
+            call_sid=_text(call_sid),
+            joined_at=float(_text(joined)),
+        )
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
         """The offered agent answered. Returns seconds waited, or None if this call was not
@@ -205,15 +242,46 @@ class QueueService:
             return None
         return float(_text(waited))
 
-    def requeue_front(self, queue: QueueSettings, call_sid: str, agent_id: str) -> int | None:
-        """`agent_id` did not answer: back at the caller's own ticket. Returns people ahead,
-        or None when the call was not (or no longer) offered to that agent."""
-        outcome, ahead = self._run("requeue_front", queue, call_sid, agent_id, self._now())
+    def requeue_front(
+        self, queue: QueueSettings, call_sid: str, agent_id: str, *, agent_available: bool = False
+    ) -> int | None:
+        """`agent_id` did not take the call: back at the caller's own ticket. The agent is
+        marked away (they did not answer), or stays available when the call could not be
+        put through at all (`agent_available`). Returns people ahead, or None when the call
+        was not (or no longer) offered to that agent."""
+        outcome, ahead = self._run(
+            "requeue_front",
+            queue,
+            call_sid,
+            agent_id,
+            self._now(),
+            "available" if agent_available else "away",
+        )
         return int(ahead) if _text(outcome) == "requeued" else None
+
+    def set_agent_state(
+        self, queue: QueueSettings, agent_id: str, wanted: AgentState
+    ) -> AgentStatus | None:
+        """Make an agent available or away. None when they cannot change now (a caller is
+        being put through to them, or they are on a call)."""
+        if wanted not in (AgentState.available, AgentState.away):
+            raise ValueError(f"an agent cannot ask to be {wanted}")
+        outcome, _ = self._run("agent_state", queue, agent_id, wanted.value, self._now())
+        if _text(outcome) == "busy":
+            return None
+        return self.agent(queue, agent_id)
+
+    def agent(self, queue: QueueSettings, agent_id: str) -> AgentStatus:
+        rec = json.loads(_text(self._run("agent", queue, agent_id, self._now())))
+        return AgentStatus(
+            state=AgentState(rec["state"]),
+            since=rec.get("since"),
+            call_sid=rec.get("call_sid"),
+        )
 
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
         now = self._now()
-        line, ready, held, offered, serving, handled = self._run(
+        line, ready, held, offered, serving, handled, agents = self._run(
             "snapshot", queue, now, now - queue.estimate_window_seconds
         )
         return QueueSnapshot(
@@ -223,4 +291,5 @@ class QueueService:
             offered=int(offered),
             serving=int(serving),
             handle_times=[float(json.loads(raw)["seconds"]) for raw in handled],
+            agents={agent: AgentState(state) for agent, state in json.loads(_text(agents)).items()},
         )

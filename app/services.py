@@ -9,13 +9,20 @@ from dataclasses import dataclass
 import redis
 from flask import Flask, current_app
 
+from app.agent_desk import AgentDesk
+from app.agents import AgentDirectory
 from app.assistant import Assistant
 from app.call_flow import CallFlow
 from app.calls import CallStore
 from app.customers import CustomerStore
 from app.dialogue_client import RasaClient
+from app.dispatch import Dispatcher
+from app.handoff import HandoffFlow
+from app.history import ContactHistory
+from app.job_queue import JobQueue
 from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
+from app.telephony import Telephony
 
 _EXTENSION = "queue_assistant"
 
@@ -29,6 +36,12 @@ class Services:
     calls: CallStore
     dialogue: RasaClient
     call_flow: CallFlow
+    handoff: HandoffFlow
+    agents: AgentDirectory
+    agent_desk: AgentDesk
+    history: ContactHistory
+    jobs: JobQueue
+    dispatcher: Dispatcher
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -58,6 +71,10 @@ def build_services(
         assistant_settings,
         clock,
     )
+    agents = AgentDirectory.from_file(settings.agents_file, {q.name for q in config.queues.queues})
+    history = ContactHistory(client, config.operator.agent_console.contact_history_days)
+    jobs = JobQueue(client)
+    telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
     return Services(
         settings=settings,
         config=config,
@@ -65,7 +82,13 @@ def build_services(
         queue=queue,
         calls=calls,
         dialogue=dialogue,
-        call_flow=CallFlow(config, queue, calls, assistant, clock),
+        call_flow=CallFlow(config, queue, calls, assistant, history, jobs, clock),
+        handoff=HandoffFlow(config, queue, calls, agents, jobs, clock),
+        agents=agents,
+        agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
+        history=history,
+        jobs=jobs,
+        dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),
     )
 
 

@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_DIR = REPO_ROOT / "queue"
+DEMO_DIR = REPO_ROOT / "demo"
 
 # A development token is only ever used when APP_ENV=development and none is set: it lets the
 # demo and the simulator sign requests without a Twilio account.
@@ -57,7 +58,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
-    customers_file: Path = REPO_ROOT / "demo" / "customers.yml"
+    customers_file: Path = DEMO_DIR / "customers.yml"
+    agents_file: Path = DEMO_DIR / "agents.yml"
+    # Signs the agent console's session cookie.
+    secret_key: str = ""
     port: int = 8000
     queues_file: Path = QUEUE_DIR / "queues.yml"
     operator_file: Path = QUEUE_DIR / "operator.yml"
@@ -77,12 +81,24 @@ class Settings(BaseSettings):
                     "twilio_auth_token",
                     "public_base_url",
                     "rasa_token",
+                    "secret_key",
                 )
                 if not getattr(self, name)
             ]
             if missing:
                 raise ValueError(
                     f"{', '.join(missing)} must be set in production (APP_ENV=production)"
+                )
+            # The demo files' passwords and PINs are published in demo/README.md.
+            demo = [
+                name.upper()
+                for name in ("customers_file", "agents_file")
+                if getattr(self, name).resolve().is_relative_to(DEMO_DIR)
+            ]
+            if demo:
+                raise ValueError(
+                    f"{', '.join(demo)} must name your own file in production, not the demo "
+                    "data (its passwords and PINs are published)"
                 )
         if self.public_base_url and not re.match(r"^https?://[^/]+$", self.public_base_url):
             raise ValueError(
@@ -151,6 +167,17 @@ class Prompts(_Strict):
     keypad_choice_noted: str
     secret_not_heard: str
     verification_by_agent: str
+    # Hand-off to an agent: what the caller hears, and the whisper the agent hears on
+    # answering, before the caller is put through.
+    connecting_to_agent: str
+    agent_did_not_answer: str
+    call_with_agent_ended: str
+    whisper_verified: str
+    whisper_not_verified: str
+    whisper_reason: str
+    whisper_no_reason: str
+    whisper_waited: Plural
+    whisper_caller_gone: str
 
 
 class LanguageSettings(_Strict):
@@ -162,6 +189,9 @@ class LanguageSettings(_Strict):
     speech_model: str = "phone_call"
     speech_hints: list[str] = []
     human_words: Annotated[list[str], Field(min_length=1)]
+    # How reasons for calling (the dialogue's `reason` values) are spoken in the whisper;
+    # a reason not listed is spoken as written, underscores as spaces.
+    reason_names: dict[str, str] = {}
     prompts: Prompts
 
 
@@ -227,6 +257,23 @@ class AssistantSettings(_Strict):
     }
 
 
+class AgentConsoleSettings(_Strict):
+    """The agent console: wrap-up choices, how long contacts are remembered, sessions."""
+
+    dispositions: Annotated[list[str], Field(min_length=1)] = [
+        "resolved",
+        "follow_up_needed",
+        "escalated",
+        "call_back_requested",
+        "no_action_needed",
+    ]
+    contact_history_days: int = Field(default=90, ge=1, le=3650)
+    contacts_shown: int = Field(default=10, ge=1, le=100)
+    session_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=24)
+    max_failed_sign_ins: int = Field(default=5, ge=3, le=20)
+
+
 class OperatorSettings(_Strict):
     company: str = Field(min_length=1)
     timezone: str
@@ -235,6 +282,7 @@ class OperatorSettings(_Strict):
     business_hours: dict[Weekday, list[OpeningPeriod]]
     holidays: list[date] = []
     assistant: AssistantSettings = AssistantSettings()
+    agent_console: AgentConsoleSettings = AgentConsoleSettings()
     languages: dict[str, LanguageSettings] = Field(min_length=1)
 
     @field_validator("timezone")
@@ -272,6 +320,8 @@ class QueueSettings(_Strict):
     announce_every_seconds: int = Field(default=60, ge=15, le=600)
     estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
     estimate_min_samples: int = Field(default=3, ge=1, le=1000)
+    # How long an agent's phone rings before the caller goes back to the front.
+    agent_ring_seconds: int = Field(default=20, ge=5, le=60)
 
     @field_validator("numbers")
     @classmethod

@@ -56,3 +56,29 @@ def next_opening_sentence(lang: LanguageSettings, now: datetime, opening: dateti
         return lang.prompts.next_opening_tomorrow.format(time=spoken_time)
     day = lang.day_names[opening.weekday()]
     return lang.prompts.next_opening_later.format(day=day, time=spoken_time)
+
+
+def whisper_sentences(
+    lang: LanguageSettings,
+    language: str,
+    *,
+    verified_name: str | None,
+    reason: str | None,
+    waited_seconds: float,
+) -> list[str]:
+    """What the agent hears on answering, before the caller is put through: who (if
+    verified), why, and how long they waited (whole minutes, rounded down)."""
+    prompts = lang.prompts
+    sentences = [
+        prompts.whisper_verified.format(name=verified_name)
+        if verified_name
+        else prompts.whisper_not_verified
+    ]
+    if reason:
+        spoken = lang.reason_names.get(reason, reason.replace("_", " "))
+        sentences.append(prompts.whisper_reason.format(reason=spoken))
+    else:
+        sentences.append(prompts.whisper_no_reason)
+    minutes = max(0, int(waited_seconds // 60))
+    sentences.append(plural(prompts.whisper_waited, minutes, language).format(count=minutes))
+    return sentences

@@ -98,6 +98,30 @@ class GatherResult(VoiceRequest):
     Digits: Annotated[str, Field(pattern=r"^[0-9*#]*$", max_length=64)] = ""
 
 
+class AgentLegRequest(VoiceRequest):
+    """A request on the leg that rings an agent (`<Dial>`'s noun url): `To` is the agent's
+    address (client:name, a number, a SIP URI), `ParentCallSid` the caller's call."""
+
+    ParentCallSid: Sid
+
+
+class DialCallStatus(StrEnum):
+    completed = "completed"
+    answered = "answered"
+    busy = "busy"
+    no_answer = "no-answer"
+    failed = "failed"
+    canceled = "canceled"
+
+
+class DialResult(VoiceRequest):
+    """`<Dial action>`: how the attempt to reach the agent ended."""
+
+    DialCallStatus: DialCallStatus
+    DialCallSid: Annotated[str, Field(pattern=r"^CA[0-9a-f]{32}$")] | None = None
+    DialCallDuration: int | None = Field(default=None, ge=0)
+
+
 M = TypeVar("M", bound=VoiceRequest)
 
 

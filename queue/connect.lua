@@ -16,6 +16,7 @@ if rec.state ~= 'offered' or rec.offered_to ~= agent then
   return {'not_offered', '0'}
 end
 forget_ticket(ticket, rec)
+save_agent(agent, {state = 'on_call', since = now, call_sid = sid})
 redis.call('HSET', K_SERVING, sid, cjson.encode({
   ticket = tonumber(ticket), agent = agent, joined_at = rec.joined_at, connected_at = now,
 }))

@@ -14,6 +14,7 @@ local serving = redis.call('HGET', K_SERVING, sid)
 if serving then
   local rec = cjson.decode(serving)
   redis.call('HDEL', K_SERVING, sid)
+  settle_agent(rec.agent, sid, 'wrap_up', now)
   redis.call('LPUSH', K_HANDLED,
     cjson.encode({ended_at = now, seconds = math.max(0, now - rec.connected_at)}))
   redis.call('LTRIM', K_HANDLED, 0, HANDLED_KEEP - 1)
@@ -24,6 +25,11 @@ local ticket = redis.call('HGET', K_CALLS, sid)
 local rec = ticket and load_ticket(ticket)
 if not rec or rec.sid ~= sid then
   return 'unknown'
+end
+
+-- Hung up while an agent's phone rang: the agent is free again, at their old place.
+if rec.state == 'offered' then
+  settle_agent(rec.offered_to, sid, 'available', now)
 end
 
 if rec.caller == '' or grace <= 0 then

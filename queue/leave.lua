@@ -9,5 +9,8 @@ local rec = ticket and load_ticket(ticket)
 if not rec then
   return 'unknown'
 end
+if rec.state == 'offered' then
+  settle_agent(rec.offered_to, sid, 'available', now)
+end
 forget_ticket(ticket, rec)
 return 'released'

@@ -1,10 +1,12 @@
 -- The agent did not answer (no answer, busy, failed): the caller goes back at their own
 -- ticket, ahead of everyone who came after them, never to the back.
--- ARGV: call_sid, agent_id (whose offer failed), now
+-- ARGV: call_sid, agent_id (whose offer failed), now, agent_next: 'away' when the agent did
+--   not answer (they are not at their desk), 'available' when the call could not be moved
+--   to them at all (not the agent's doing)
 -- Returns: {outcome, people_ahead}  outcome: 'requeued' | 'not_offered' | 'unknown'
 -- A late no-answer from an agent whose lease already lapsed (the caller has since been
 -- offered to someone else) changes nothing.
-local sid, agent, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local sid, agent, now, agent_next = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 expire_due(now)
 local ticket = redis.call('HGET', K_CALLS, sid)
 local rec = ticket and load_ticket(ticket)
@@ -14,6 +16,7 @@ end
 if rec.state ~= 'offered' or rec.offered_to ~= agent then
   return {'not_offered', people_ahead(ticket)}
 end
+settle_agent(agent, sid, agent_next, now)
 rec.state = 'waiting'
 rec.offered_to = nil
 save_ticket(ticket, rec)

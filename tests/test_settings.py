@@ -111,14 +111,31 @@ def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyP
         "TWILIO_AUTH_TOKEN",
         "PUBLIC_BASE_URL",
         "RASA_TOKEN",
+        "SECRET_KEY",
         "APP_ENV",
     ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingsError) as error:
         load_settings(_env_file=None)
-    assert "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL, RASA_TOKEN must be set" in str(
-        error.value
+    assert (
+        "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL, RASA_TOKEN, SECRET_KEY must be set"
+        in str(error.value)
     )
+
+
+def test_production_refuses_the_published_demo_customers_and_agents(tmp_path: Path) -> None:
+    secrets = {
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "t",
+        "public_base_url": "https://voice.example.com",
+        "rasa_token": "r",
+        "secret_key": "s",
+    }
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, app_env=AppEnv.production, **secrets)
+    assert "CUSTOMERS_FILE, AGENTS_FILE must name your own file" in str(error.value)
+    own = {"customers_file": tmp_path / "c.yml", "agents_file": tmp_path / "a.yml"}
+    assert load_settings(_env_file=None, app_env=AppEnv.production, **secrets, **own)
 
 
 def test_public_base_url_must_be_an_origin() -> None:

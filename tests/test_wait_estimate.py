@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from app import speech
-from app.queue_service import QueueService
+from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig, QueueSettings
 from app.simulator.call import SimulatedTwilio, new_call_sid
 from app.wait_estimate import estimate_wait_seconds
 from tests.conftest import SUPPORT_NUMBER, Clock
+from tests.test_queue_rules import offer_head
 
 
 def test_no_recent_conversations_means_no_number() -> None:
@@ -67,13 +68,14 @@ def test_an_estimate_from_real_queue_data_is_announced(
     answered = []
     for i in range(5):
         queue_service.take_slot(support, new_call_sid(), f"+1415555000{i}")
-        offer = queue_service.offer_head(support, f"agent-{i}", lease_seconds=30)
+        offer = offer_head(queue_service, support, f"agent-{i}", lease_seconds=30)
         assert offer is not None
         queue_service.connect(support, offer.call_sid, f"agent-{i}")
         answered.append(offer.call_sid)
     clock.advance(240)
-    for sid in answered[:3]:
+    for i, sid in enumerate(answered[:3]):
         queue_service.end_call(support, sid)
+        queue_service.set_agent_state(support, f"agent-{i}", AgentState.away)  # off shift
     for i in range(3):
         queue_service.take_slot(support, new_call_sid(), f"+1415555100{i}")
     call = twilio.dial("+14155552000", SUPPORT_NUMBER)
