@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -26,21 +28,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     app = Flask(__name__)
+    console = operator_config.operator.agent_console
     app.config.update(
         SETTINGS=settings,
         OPERATOR_CONFIG=operator_config,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         CLOCK=time.time,
+        # Production requires SECRET_KEY; elsewhere a key per process is enough (one
+        # process in tests; scripts/run writes one to .env for its several workers).
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="agent_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=console.session_max_hours),
     )
     app.config.update(test_config)
 
     from app import services
-    from app.web import health, voice
+    from app.web import agent, health, voice
 
     services.init_app(app)
     app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(agent.bp)
     return app
 
 

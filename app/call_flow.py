@@ -102,11 +102,11 @@ class CallFlow:
             return self._closed(ctx, now)
         if slot.outcome is SlotOutcome.ended:
             log.info("late request for ended call %s: no place taken", params.CallSid)
-            return str(VoiceResponse().hangup())
+            return one_verb_document(VoiceResponse.hangup)
         if slot.outcome is SlotOutcome.serving:
             # Already bridged to an agent: keep that call as it is (an empty document would
             # hang it up).
-            return str(VoiceResponse().pause(length=1))
+            return one_verb_document(VoiceResponse.pause, length=1)
 
         record = self._calls.get(params.CallSid)
         if record is None:
@@ -275,7 +275,7 @@ class CallFlow:
             return self.incoming(params)
         response = VoiceResponse()
         if position.state is CallState.serving:
-            return str(VoiceResponse().pause(length=1))
+            return one_verb_document(VoiceResponse.pause, length=1)
 
         now = self._clock()
         ahead = position.people_ahead or 0
@@ -537,3 +537,12 @@ def wants_a_person(said: str, human_words: list[str]) -> bool:
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def one_verb_document(verb: Callable[..., object], *args: object, **kwargs: object) -> str:
+    """A document of one verb. (VoiceResponse's verb methods return the verb, not the
+    response: `str(VoiceResponse().hangup())` would be a bare <Hangup/>, which Twilio
+    refuses.)"""
+    response = VoiceResponse()
+    verb(response, *args, **kwargs)
+    return str(response)

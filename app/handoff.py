@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from app import speech
 from app.agents import Agent, AgentDirectory
+from app.call_flow import one_verb_document
 from app.calls import CallStore
 from app.job_queue import JobQueue
 from app.queue_service import CallState, QueueService
@@ -66,7 +67,7 @@ class HandoffFlow:
                 position.state,
                 position.agent_id,
             )
-            return str(VoiceResponse().redirect(WAIT_URL))
+            return one_verb_document(VoiceResponse.redirect, WAIT_URL)
         lang, language = self._language(params)
         response = VoiceResponse()
         response.say(lang.prompts.connecting_to_agent, voice=lang.voice, language=language)
@@ -90,7 +91,7 @@ class HandoffFlow:
         record = self._calls.get(caller_sid)
         if agent is None or record is None:
             log.warning("whisper for unknown call %s or agent %s", caller_sid, agent_id)
-            return str(VoiceResponse().hangup())
+            return one_verb_document(VoiceResponse.hangup)
         queue = self._config.queue_named(record.queue)
         lang = self._config.language(record.language)
         response = VoiceResponse()

@@ -453,3 +453,16 @@ def test_after_an_unanswered_keypad_menu_pressing_one_opens_the_assistant(
     call.stay_silent()  # no choice: back to waiting
     call.press("1")
     assert call.heard[-1] == "What can I help you with?"
+
+
+def test_a_late_request_for_an_ended_call_is_hung_up_with_a_whole_document(
+    twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
+) -> None:
+    params = voice_params()
+    twilio.post("/voice/incoming", params)
+    twilio.post("/voice/status", params | {"CallStatus": "completed"})
+    status, body = twilio.post("/voice/incoming", params)
+    root = ET.fromstring(body)
+    assert status == 200
+    assert root.tag == "Response" and [child.tag for child in root] == ["Hangup"]
+    assert queue_service.position(support, params["CallSid"]).state is CallState.unknown
