@@ -1,0 +1,207 @@
+"""Dispatch under contention: several workers (threads, and real RQ worker processes) pair
+callers with agents at once. No caller may go to two agents, no agent get two callers, and
+the callers put through are the ones at the front."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+from flask import Flask, jsonify, request
+from rq import Queue
+from werkzeug.serving import make_server
+
+from app.agents import hash_password
+from app.job_queue import DISPATCH_QUEUE
+from app.queue_service import AgentState, QueueService
+from app.services import build_services
+from app.settings import REPO_ROOT, AppEnv, OperatorConfig, QueueSettings, Settings
+from app.simulator.call import new_call_sid
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+
+AGENTS = [f"agent{i:02d}" for i in range(30)]
+CALLERS = 60
+
+
+class RecordingTwilio:
+    """Twilio's call update, on loopback: records every redirect (which call, which URL)."""
+
+    def __init__(self) -> None:
+        self.redirects: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        app = Flask(__name__)
+
+        @app.post("/2010-04-01/Accounts/<account>/Calls/<sid>.json")
+        def update(account: str, sid: str):
+            if request.authorization is None or request.authorization.password != AUTH_TOKEN:
+                return jsonify(code=20003, message="Authenticate", status=401), 401
+            with self._lock:
+                self.redirects.append((sid, request.form["Url"]))
+            return jsonify(sid=sid, account_sid=account, status="in-progress")
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+@pytest.fixture
+def recording_twilio() -> Iterator[RecordingTwilio]:
+    twilio = RecordingTwilio()
+    yield twilio
+    twilio.close()
+
+
+@pytest.fixture(scope="module")
+def agents_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    password_hash = hash_password("race-test-password")
+    path = tmp_path_factory.mktemp("agents") / "agents.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "agents": [
+                    {
+                        "id": agent,
+                        "name": agent,
+                        "queue": "support",
+                        "password_hash": password_hash,
+                        "reach": {"client": agent},
+                    }
+                    for agent in AGENTS
+                ]
+            }
+        )
+    )
+    return path
+
+
+def worker_settings(redis_url: str, agents_file: Path, twilio_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        app_env=AppEnv.test,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        public_base_url=PUBLIC_BASE_URL,
+        twilio_api_base_url=twilio_url,
+        redis_url=redis_url,
+        agents_file=agents_file,
+    )
+
+
+def queue_up(queue_service: QueueService, support: QueueSettings) -> list[str]:
+    """Callers in ticket order, and every agent available."""
+    sids = [new_call_sid() for _ in range(CALLERS)]
+    for i, sid in enumerate(sids):
+        queue_service.take_slot(support, sid, f"+1415555{i:04d}")
+    for agent in AGENTS:
+        queue_service.set_agent_state(support, agent, AgentState.available)
+    return sids
+
+
+def check_pairs(
+    redirects: list[tuple[str, str]],
+    sids: list[str],
+    queue_service: QueueService,
+    support: QueueSettings,
+) -> None:
+    calls = [sid for sid, _ in redirects]
+    agents = [url.rsplit("agent=", 1)[1] for _, url in redirects]
+    assert len(set(calls)) == len(calls), "a caller was put through to two agents"
+    assert len(set(agents)) == len(agents), "an agent was given two callers"
+    assert sorted(agents) == AGENTS
+    assert set(calls) == set(sids[: len(AGENTS)]), "callers at the front go first"
+    for sid, agent in zip(calls, agents, strict=True):
+        position = queue_service.position(support, sid)
+        assert position.agent_id == agent  # the queue agrees with what Twilio was told
+        assert queue_service.agent(support, agent).call_sid == sid
+    for sid in sids[len(AGENTS) :]:
+        assert queue_service.position(support, sid).agent_id is None
+
+
+def test_concurrent_dispatchers_never_double_assign(
+    redis_client: redis.Redis,
+    redis_url: str,
+    agents_file: Path,
+    recording_twilio: RecordingTwilio,
+    operator_config: OperatorConfig,
+    support: QueueSettings,
+    clock,
+) -> None:
+    settings = worker_settings(redis_url, agents_file, recording_twilio.url)
+    # Each "worker" with its own connections, as separate processes would have.
+    workers = [build_services(settings, operator_config, clock) for _ in range(8)]
+    sids = queue_up(workers[0].queue, support)
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def work(services) -> None:
+        try:
+            barrier.wait()
+            services.dispatcher.dispatch(support)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    check_pairs(recording_twilio.redirects, sids, workers[0].queue, support)
+
+
+def test_two_rq_worker_processes_never_double_assign(
+    redis_client: redis.Redis,
+    redis_url: str,
+    agents_file: Path,
+    recording_twilio: RecordingTwilio,
+    operator_config: OperatorConfig,
+    support: QueueSettings,
+    tmp_path: Path,
+) -> None:
+    # Real time here: the workers run on the system clock.
+    queue_service = QueueService(redis_client)
+    sids = queue_up(queue_service, support)
+    jobs = Queue(DISPATCH_QUEUE, connection=redis_client)
+    for _ in range(20):
+        jobs.enqueue("app.jobs.dispatch_queue", "support")
+    env = os.environ | {
+        "APP_ENV": "test",
+        "REDIS_URL": redis_url,
+        "AGENTS_FILE": str(agents_file),
+        "TWILIO_API_BASE_URL": recording_twilio.url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+    rq = [Path(sys.executable).with_name("rq"), "worker", "--burst", "--url", redis_url]
+    rq += ["--worker-class", "rq.worker.SimpleWorker", DISPATCH_QUEUE]
+    logs_out = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [*map(str, rq), "--name", f"race-{i}"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        for i, out in enumerate(logs_out)
+    ]
+    codes = [worker.wait(timeout=120) for worker in workers]
+    for out in logs_out:
+        out.close()
+    logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker-*.log")))
+    assert codes == [0, 0], logs
+    assert jobs.failed_job_registry.count == 0, logs
+    check_pairs(recording_twilio.redirects, sids, queue_service, support)
