@@ -255,7 +255,7 @@ def test_a_lapsed_offer_marks_the_silent_agent_away_and_the_caller_goes_to_anoth
         (call.sid, "bob")
     ]
     # Alice's late answer changes nothing: the whisper tells her the caller is gone.
-    status, whisper = twilio.post("/voice/whisper?agent=alice", agent_leg(call, "client:alice"))
+    _, whisper = twilio.post("/voice/whisper?agent=alice", agent_leg(call, "client:alice"))
     assert says(whisper) == ["The caller has hung up."]
     assert ET.fromstring(whisper).find("Hangup") is not None
     assert services.queue.agent(support, "bob").state is AgentState.offered
