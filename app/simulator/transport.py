@@ -1,0 +1,71 @@
+"""How the stand-in reaches the app: real HTTP, or Flask's test client in-process.
+
+A transport only moves bytes; signing and the TwiML that comes back are the account's and the
+call's business (`call.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from app.http_sessions import SessionPerThread
+
+
+class Transport(Protocol):
+    def post(
+        self, path: str, form: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        """POST a form to `path` (path and query) on the app; return (status, body)."""
+        ...
+
+    def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, str]:
+        """GET `path` (path and query, parameters included) on the app; (status, body)."""
+        ...
+
+
+class HttpTransport:
+    """Reach a running app over real HTTP (keep-alive, one session per thread)."""
+
+    def __init__(self, address: str, timeout: float = 20.0) -> None:
+        self._address = address.rstrip("/")
+        self._sessions = SessionPerThread()
+        self._timeout = timeout
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def close(self) -> None:
+        self._sessions.close_all()
+
+    def post(
+        self, path: str, form: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        response = self._sessions.get().post(
+            self._address + path, data=dict(form), headers=dict(headers), timeout=self._timeout
+        )
+        return response.status_code, response.text
+
+    def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, str]:
+        response = self._sessions.get().get(
+            self._address + path, headers=dict(headers), timeout=self._timeout
+        )
+        return response.status_code, response.text
+
+
+class FlaskClientTransport:
+    """Reach the app in-process through Flask's test client (fast unit-level tests)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def post(
+        self, path: str, form: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        response = self._client.post(path, data=dict(form), headers=dict(headers))
+        return response.status_code, response.get_data(as_text=True)
+
+    def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, str]:
+        response = self._client.get(path, headers=dict(headers))
+        return response.status_code, response.get_data(as_text=True)
