@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -214,9 +215,11 @@ def _headers(response: Response) -> Response:
 
 @bp.app_template_filter("clock")
 def _clock_filter(epoch: float | None) -> str:
+    """A moment in the contact centre's own time zone."""
     if epoch is None:
         return ""
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    zone = ZoneInfo(get_services().config.operator.timezone)
+    return datetime.fromtimestamp(epoch, tz=zone).strftime("%a %d %b %Y, %H:%M %Z")
 
 
 @bp.app_template_filter("minutes")

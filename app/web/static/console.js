@@ -18,6 +18,11 @@
     stateEl.textContent = status.state.replace("_", " ");
     stateEl.dataset.state = status.state;
     noteEl.textContent = status.state === "wrap_up" ? "(save the wrap-up to take the next call)" : "";
+    // Only an agent between calls can change; the server refuses otherwise anyway.
+    const busy = ["offered", "on_call", "wrap_up"].includes(status.state);
+    document.querySelectorAll(".state-change button").forEach(function (button) {
+      button.disabled = busy || button.value === status.state;
+    });
   }
 
   async function showCall(status) {
