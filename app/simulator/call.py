@@ -38,6 +38,7 @@ from app.simulator.transport import FlaskClientTransport, HttpTransport, Transpo
 
 __all__ = [
     "MAX_STEPS_WITHOUT_INPUT",
+    "AppError",
     "CallNotLive",
     "Event",
     "FlaskClientTransport",
@@ -62,6 +63,10 @@ MAX_ENDED_CALLS = 5000
 class SimulatorError(RuntimeError):
     """The app answered something Twilio would not accept (an error status, bad TwiML), or
     the caller tried something the line does not allow right now."""
+
+
+class AppError(SimulatorError):
+    """The app answered what Twilio would not accept; Twilio has ended the call."""
 
 
 class CallNotLive(SimulatorError):
@@ -605,7 +610,7 @@ class SimulatedCall:
     def _drive_and_raise(self, items: list[_Item]) -> None:
         error = self._drive(items)
         if error:
-            raise SimulatorError(error)
+            raise AppError(error)
 
     def _drive(self, items: list[_Item]) -> str | None:
         """Run work on this call (already claimed) until it parks or ends. Returns the
