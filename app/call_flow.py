@@ -142,6 +142,7 @@ class CallFlow:
             }
         )
         self._calls.save(record)
+        self._calls.seen(params.CallSid, now)
 
         prompts = ctx.lang.prompts
         response = VoiceResponse()
@@ -278,6 +279,7 @@ class CallFlow:
             return one_verb_document(VoiceResponse.pause, length=1)
 
         now = self._clock()
+        self._calls.seen(params.CallSid, now)
         ahead = position.people_ahead or 0
         wait = self._estimate(ctx.queue, ahead)
         due = (
@@ -316,10 +318,17 @@ class CallFlow:
         if not params.CallStatus.ended:
             return "ignored"
         queue = self._config.queue_for_number(params.To)
-        outcome = self._queue.end_call(queue, params.CallSid)
+        outcome = self.end(queue, params.CallSid)
         log.info("call %s ended (%s): %s", params.CallSid, params.CallStatus, outcome)
-        self._remember(params.CallSid, outcome)
         return outcome.value
+
+    def end(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
+        """The call is over (its status callback, or Twilio says so when asked): settle its
+        place and agent, and write it into the contact history."""
+        outcome = self._queue.end_call(queue, call_sid)
+        self._calls.forget_seen(call_sid)
+        self._remember(call_sid, outcome)
+        return outcome
 
     def _remember(self, call_sid: str, outcome: EndOutcome) -> None:
         """Write the call into the customer's contact history (once: a repeated callback

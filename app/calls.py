@@ -24,6 +24,11 @@ def _transcript_key(call_sid: str) -> str:
     return f"call:{call_sid}:transcript"
 
 
+# CallSid -> when Twilio last asked about the call: a call that has gone quiet for long is
+# checked with Twilio (its status callback may have been lost).
+_SEEN_KEY = "calls:last_seen"
+
+
 def _handoff_key(call_sid: str) -> str:
     return f"call:{call_sid}:handoff"
 
@@ -107,6 +112,19 @@ class CallStore:
         return [
             TranscriptEntry.model_validate_json(raw)
             for raw in self._redis.lrange(_transcript_key(call_sid), 0, -1)
+        ]
+
+    def seen(self, call_sid: str, at: float) -> None:
+        self._redis.zadd(_SEEN_KEY, {call_sid: at})
+
+    def forget_seen(self, call_sid: str) -> None:
+        self._redis.zrem(_SEEN_KEY, call_sid)
+
+    def quiet_since(self, before: float, limit: int = 100) -> list[str]:
+        """Calls not heard of since `before`, oldest first."""
+        return [
+            _text(sid)
+            for sid in self._redis.zrangebyscore(_SEEN_KEY, "-inf", before, start=0, num=limit)
         ]
 
     def note_offer(self, call_sid: str, agent_id: str, at: float) -> None:

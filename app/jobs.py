@@ -38,7 +38,9 @@ def dispatch_queue(queue_name: str) -> int:
 
 
 def sweep() -> int:
-    """Periodic job: dispatch every queue, so a caller whose agent's lease lapsed (or whose
-    dispatch job was lost) is offered again without waiting for the next event."""
+    """Periodic job: end calls Twilio says are over but whose end was never reported, then
+    dispatch every queue, so a caller whose agent's lease lapsed (or whose dispatch job was
+    lost) is offered again without waiting for the next event. Returns calls put through."""
     services = worker_services()
+    services.stale_calls.sweep()
     return sum(len(services.dispatcher.dispatch(q)) for q in services.config.queues.queues)

@@ -22,6 +22,7 @@ from app.history import ContactHistory
 from app.job_queue import JobQueue
 from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
+from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
 
 _EXTENSION = "queue_assistant"
@@ -42,6 +43,7 @@ class Services:
     history: ContactHistory
     jobs: JobQueue
     dispatcher: Dispatcher
+    stale_calls: StaleCallSweeper
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -75,6 +77,7 @@ def build_services(
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
     telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
+    call_flow = CallFlow(config, queue, calls, assistant, history, jobs, clock)
     return Services(
         settings=settings,
         config=config,
@@ -82,13 +85,14 @@ def build_services(
         queue=queue,
         calls=calls,
         dialogue=dialogue,
-        call_flow=CallFlow(config, queue, calls, assistant, history, jobs, clock),
+        call_flow=call_flow,
         handoff=HandoffFlow(config, queue, calls, agents, jobs, clock),
         agents=agents,
         agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
         history=history,
         jobs=jobs,
         dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),
+        stale_calls=StaleCallSweeper(config, calls, call_flow, telephony, clock),
     )
 
 

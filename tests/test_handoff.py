@@ -312,3 +312,29 @@ def test_hand_off_urls_refuse_a_missing_agent_and_forged_signatures(
         "/voice/whisper?agent=alice", agent_leg(call, "client:alice") | {"ParentCallSid": "x"}
     )
     assert status == 400
+
+
+def test_a_call_whose_end_was_never_reported_is_ended_when_twilio_says_so(
+    twilio: SimulatedTwilio, services: Services, support: QueueSettings, clock: Clock
+) -> None:
+    gone = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    alive = twilio.dial("+14155550102", SUPPORT_NUMBER)
+    behind = twilio.dial("+14155550103", SUPPORT_NUMBER)
+    clock.advance(20 * 60)  # neither call has asked for anything since
+    with responses.RequestsMock() as rest:
+        for call, status in ((gone, "completed"), (alive, "in-progress")):
+            rest.get(
+                f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{call.sid}.json",
+                json={"sid": call.sid, "status": status},
+            )
+        rest.get(CALLS_URL, json={"sid": behind.sid, "status": "in-progress"})
+        assert services.stale_calls.sweep() == 1
+        # Asked once each; the live ones are not asked again until they go quiet again.
+        assert services.stale_calls.sweep() == 0
+        assert len(rest.calls) == 3
+    assert services.queue.position(support, gone.sid).state is CallState.unknown
+    # Held for the grace period like any dropped call: still counted ahead of later callers.
+    assert services.queue.position(support, behind.sid).people_ahead == 2
+    assert services.history.contact(gone.sid).call.outcome is Outcome.dropped
+    back = twilio.dial("+14155550101", SUPPORT_NUMBER)  # the grace period still applies
+    assert "Welcome back. I've kept your place in the queue." in back.heard

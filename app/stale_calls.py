@@ -1,0 +1,59 @@
+"""Calls whose end was never reported. Twilio retries status callbacks, but one can still be
+lost (the app down for longer than the retries): the call would keep its place, counted
+ahead of everyone behind it, until dispatch reached it. The worker's periodic sweep asks
+Twilio about calls that have gone quiet and ends those that are over."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from app.call_flow import CallFlow
+from app.calls import CallStore
+from app.settings import OperatorConfig
+from app.telephony import LIVE_STATUSES, Telephony
+
+log = logging.getLogger(__name__)
+
+# Callers in the wait loop are heard from at least every announcement period (at most 10
+# minutes); a call with an agent is not heard from at all, so it is asked about this often.
+QUIET_AFTER_SECONDS = 15 * 60
+
+
+class StaleCallSweeper:
+    def __init__(
+        self,
+        config: OperatorConfig,
+        calls: CallStore,
+        call_flow: CallFlow,
+        telephony: Telephony,
+        clock: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._calls = calls
+        self._call_flow = call_flow
+        self._telephony = telephony
+        self._clock = clock
+
+    def sweep(self) -> int:
+        """Ask Twilio about quiet calls; end the ones that are over. Returns how many."""
+        now = self._clock()
+        ended = 0
+        for call_sid in self._calls.quiet_since(now - QUIET_AFTER_SECONDS):
+            status = self._telephony.call_status(call_sid)
+            if status in LIVE_STATUSES:
+                self._calls.seen(call_sid, now)
+                continue
+            record = self._calls.get(call_sid)
+            if record is None:
+                self._calls.forget_seen(call_sid)
+                continue
+            outcome = self._call_flow.end(self._config.queue_named(record.queue), call_sid)
+            log.warning(
+                "call %s ended without a status callback (Twilio: %s): %s",
+                call_sid,
+                status,
+                outcome,
+            )
+            ended += 1
+        return ended
