@@ -46,13 +46,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
 
     from app import services
-    from app.web import agent, health, voice
+    from app.web import agent, health, operator, voice
 
     services.init_app(app)
     app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(agent.bp)
+    app.register_blueprint(operator.bp)
     return app
 
 

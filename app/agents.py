@@ -49,6 +49,8 @@ class Agent(BaseModel):
     queue: str
     password_hash: Annotated[str, Field(pattern=r"^(scrypt|pbkdf2):")]
     reach: Reach
+    # Supervisors also see the operator page (every queue, every agent's state).
+    supervisor: bool = False
 
 
 class _AgentsFile(BaseModel):

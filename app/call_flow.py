@@ -134,13 +134,14 @@ class CallFlow:
             # Someone is free now: the caller hears the greeting while a worker puts them
             # through (the REST redirect interrupts whatever is playing).
             self._jobs.dispatch_soon(ctx.queue.name)
-        record = record.model_copy(
-            update={
-                "announced_ahead": slot.people_ahead,
-                "announced_wait": wait,
-                "announced_at": now,
-            }
-        )
+        update: dict[str, object] = {
+            "announced_ahead": slot.people_ahead,
+            "announced_wait": wait,
+            "announced_at": now,
+        }
+        if slot.outcome is SlotOutcome.new:
+            update["first_announced_wait"] = wait
+        record = record.model_copy(update=update)
         self._calls.save(record)
         self._calls.seen(params.CallSid, now)
 

@@ -42,6 +42,9 @@ class CallRecord(BaseModel):
     restored_from: str = ""  # CallSid of the dropped call whose place (and context) this took
     wants_agent: bool = False
     left_queue_at: float | None = None  # chose to leave (the assistant helped, or gave up)
+    # The wait announced on arrival (seconds; None = "not known yet"), kept to measure how
+    # honest the estimate was once the caller is answered.
+    first_announced_wait: float | None = None
     announced_ahead: int | None = None
     announced_wait: float | None = None  # seconds; None = "not known yet"
     announced_at: float | None = None
@@ -178,7 +181,11 @@ class CallStore:
         if previous is None:
             return record
         return record.model_copy(
-            update={"restored_from": previous_sid, "wants_agent": previous.wants_agent}
+            update={
+                "restored_from": previous_sid,
+                "wants_agent": previous.wants_agent,
+                "first_announced_wait": previous.first_announced_wait,
+            }
         )
 
 

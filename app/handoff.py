@@ -20,6 +20,7 @@ from app.job_queue import JobQueue
 from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import AgentLegRequest, DialResult, VoiceRequest
+from app.wait_accuracy import WaitAccuracy
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class HandoffFlow:
         calls: CallStore,
         agents: AgentDirectory,
         jobs: JobQueue,
+        accuracy: WaitAccuracy,
         clock: Callable[[], float],
     ) -> None:
         self._config = config
@@ -47,6 +49,7 @@ class HandoffFlow:
         self._calls = calls
         self._agents = agents
         self._jobs = jobs
+        self._accuracy = accuracy
         self._clock = clock
 
     def connect(self, params: VoiceRequest, agent_id: str) -> str:
@@ -101,7 +104,10 @@ class HandoffFlow:
             response.say(lang.prompts.whisper_caller_gone, voice=lang.voice)
             response.hangup()
             return str(response)
-        self._calls.note_answered(caller_sid, agent_id, waited, self._clock())
+        now = self._clock()
+        self._calls.note_answered(caller_sid, agent_id, waited, now)
+        if record.first_announced_wait is not None:
+            self._accuracy.record(queue.name, record.first_announced_wait, waited, now)
         log.info("call %s answered by %s after %.0f s", caller_sid, agent_id, waited)
         sentences = speech.whisper_sentences(
             lang,

@@ -24,6 +24,7 @@ from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
+from app.wait_accuracy import WaitAccuracy
 
 _EXTENSION = "queue_assistant"
 
@@ -44,6 +45,7 @@ class Services:
     jobs: JobQueue
     dispatcher: Dispatcher
     stale_calls: StaleCallSweeper
+    wait_accuracy: WaitAccuracy
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -78,6 +80,7 @@ def build_services(
     jobs = JobQueue(client)
     telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
     call_flow = CallFlow(config, queue, calls, assistant, history, jobs, clock)
+    accuracy = WaitAccuracy(client)
     return Services(
         settings=settings,
         config=config,
@@ -86,13 +89,14 @@ def build_services(
         calls=calls,
         dialogue=dialogue,
         call_flow=call_flow,
-        handoff=HandoffFlow(config, queue, calls, agents, jobs, clock),
+        handoff=HandoffFlow(config, queue, calls, agents, jobs, accuracy, clock),
         agents=agents,
         agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
         history=history,
         jobs=jobs,
         dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),
         stale_calls=StaleCallSweeper(config, calls, call_flow, telephony, clock),
+        wait_accuracy=accuracy,
     )
 
 

@@ -17,7 +17,11 @@ from app.simulator.call import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER, Clock
 from tests.test_handoff import CALLS_URL, agent_leg, redirected_to
 
-PASSWORDS = {"alice": "alice-demo-password", "bob": "bob-demo-password"}
+PASSWORDS = {
+    "alice": "alice-demo-password",
+    "bob": "bob-demo-password",
+    "carol": "carol-demo-password",
+}
 
 
 @pytest.fixture
@@ -236,3 +240,38 @@ def test_console_pages_forbid_framing_and_inline_script(app) -> None:
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_operator_page_is_for_supervisors_and_measures_announced_waits(
+    app,
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    clock: Clock,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    twilio.dial("+14155550102", SUPPORT_NUMBER)
+    record = services.calls.get(call.sid)
+    services.calls.save(record.model_copy(update={"first_announced_wait": 300.0}))
+    alice = Console(app, "alice")
+    alice.set_state("available")
+    clock.advance(420)  # answered two minutes later than announced
+    put_through(twilio, services, support, twilio_rest, call, "alice")
+
+    assert alice.client.get("/operator/").status_code == 403
+    carol = Console(app, "carol")  # a supervisor
+    page = carol.client.get("/operator/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Queue support" in html
+    assert "1 callers: off by 2 min 00 s on average" in html
+    queues = carol.client.get("/operator/queues.json").get_json()["queues"]
+    (overview,) = queues
+    assert (overview["line_length"], overview["waiting"], overview["serving"]) == (1, 1, 1)
+    assert {a["id"]: a["state"] for a in overview["agents"]} == {
+        "alice": "on_call",
+        "bob": "away",
+        "carol": "away",
+    }
+    assert overview["accuracy"]["mean_error"] == pytest.approx(120)

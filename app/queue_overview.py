@@ -1,0 +1,78 @@
+"""What an operator (or a supervisor) sees of each queue right now: who is waiting, held,
+being put through and served, every agent's state, the wait a new caller would hear, and
+how far announced waits have been from the real ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import fmean
+
+from app.agents import AgentDirectory
+from app.queue_service import AgentState, QueueService
+from app.settings import OperatorConfig
+from app.wait_accuracy import AccuracySummary, WaitAccuracy
+from app.wait_estimate import estimate_wait_seconds
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    id: str
+    name: str
+    state: AgentState
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    name: str
+    numbers: list[str]
+    line_length: int
+    waiting: int
+    held: int
+    offered: int
+    serving: int
+    agents: list[AgentLine]
+    handled_in_window: int
+    mean_handle_seconds: float | None
+    wait_for_new_caller: float | None  # seconds; None = "not known yet"
+    accuracy: AccuracySummary
+
+
+def queue_overviews(
+    config: OperatorConfig,
+    queue_service: QueueService,
+    agents: AgentDirectory,
+    accuracy: WaitAccuracy,
+    clock: Callable[[], float],
+) -> list[QueueOverview]:
+    overviews = []
+    for queue in config.queues.queues:
+        snapshot = queue_service.snapshot(queue)
+        # Agents in the file but never signed in are away.
+        lines = [
+            AgentLine(a.id, a.name, snapshot.agents.get(a.id, AgentState.away))
+            for a in agents
+            if a.queue == queue.name
+        ]
+        overviews.append(
+            QueueOverview(
+                name=queue.name,
+                numbers=queue.numbers,
+                line_length=snapshot.line_length,
+                waiting=snapshot.ready,
+                held=snapshot.held,
+                offered=snapshot.offered,
+                serving=snapshot.serving,
+                agents=lines,
+                handled_in_window=len(snapshot.handle_times),
+                mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
+                wait_for_new_caller=estimate_wait_seconds(
+                    snapshot.line_length,
+                    snapshot.handle_times,
+                    snapshot.agents_working,
+                    queue.estimate_min_samples,
+                ),
+                accuracy=accuracy.summary(queue.name, since=clock() - 7 * 86400),
+            )
+        )
+    return overviews

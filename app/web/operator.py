@@ -1,0 +1,46 @@
+"""The operator page: every queue at a glance, for supervisors (agents with `supervisor:
+true` in the agents file, signed in through the console). HTML that refreshes itself, and
+the same as JSON for tooling."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template
+
+from app.queue_overview import queue_overviews
+from app.services import get_services
+from app.web.agent import signed_in
+
+bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")
+
+
+def _overviews() -> list[Any]:
+    if not g.agent.supervisor:
+        abort(403, "The operator page is for supervisors.")
+    services = get_services()
+    return queue_overviews(
+        services.config,
+        services.queue,
+        services.agents,
+        services.wait_accuracy,
+        current_app.config["CLOCK"],
+    )
+
+
+@bp.get("/")
+@signed_in
+def overview() -> str:
+    return render_template(
+        "operator/overview.html",
+        agent=g.agent,
+        queues=_overviews(),
+        csrf_token=g.agent_session.csrf_token,
+    )
+
+
+@bp.get("/queues.json")
+@signed_in
+def overview_json() -> Response:
+    return jsonify(queues=[dataclasses.asdict(q) for q in _overviews()])
