@@ -214,6 +214,23 @@ NETWORK_ERRORS_ESCAPE = pytest.mark.xfail(
 )
 
 
+# Twilio answers 200 but the body is not JSON (a captive proxy, a misconfigured stand-in):
+# twilio-python's json.loads raises ValueError, which app/telephony.py lets through.
+# Delete this marker with the fix (catch ValueError as TelephonyUnavailable too).
+NON_JSON_ANSWER_ESCAPES = pytest.mark.xfail(
+    raises=ValueError,
+    strict=True,
+    reason="app/telephony.py lets a non-JSON 200 through as ValueError",
+)
+# twilio-python rewrites every URL's host from TWILIO_REGION / TWILIO_EDGE in the
+# environment (http://127.0.0.1:4010 becomes http://127.ie1.0.1:4010), so the configured
+# TWILIO_API_BASE_URL is not what is called. Delete this marker with the fix (clear the
+# client's `region` and `edge` after building it).
+REGION_ENV_MOVES_BASE_URL = pytest.mark.xfail(
+    strict=True, reason="twilio-python applies TWILIO_REGION/TWILIO_EDGE to the base URL"
+)
+
+
 def by_name(rest_calls: tuple[RestCall, ...] = REST_CALLS) -> list[Any]:
     return [pytest.param(rest_call, id=rest_call.name) for rest_call in rest_calls]
 
@@ -351,6 +368,43 @@ def test_twilio_unreachable_makes_each_method_raise_unavailable(
 
     with pytest.raises(TelephonyUnavailable):
         rest_call.invoke(telephony)
+
+
+@NON_JSON_ANSWER_ESCAPES
+@pytest.mark.parametrize("rest_call", by_name())
+def test_a_success_that_is_not_json_makes_each_method_raise_unavailable(
+    rest_call: RestCall, twilio_api: responses.RequestsMock, telephony: Telephony
+) -> None:
+    twilio_api.add(
+        rest_call.http_method,
+        TWILIO_API + rest_call.path,
+        status=rest_call.success.status,
+        body="<html><body>Please log in to continue</body></html>",
+        content_type="text/html",
+    )
+
+    with pytest.raises(TelephonyUnavailable):
+        rest_call.invoke(telephony)
+
+
+@REGION_ENV_MOVES_BASE_URL
+@pytest.mark.parametrize("rest_call", by_name())
+def test_twilio_region_and_edge_in_the_environment_do_not_move_the_api_base_url(
+    rest_call: RestCall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    monkeypatch.setenv("TWILIO_EDGE", "dublin")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as twilio_api:
+        twilio_api.add(
+            rest_call.http_method,
+            "http://127.0.0.1:4010" + rest_call.path,
+            json=rest_call.success.body,
+        )
+        run(rest_call, Telephony(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:4010"))
+
+        assert [call.request.url for call in twilio_api.calls] == [
+            "http://127.0.0.1:4010" + rest_call.path
+        ]
 
 
 @pytest.mark.parametrize("status", CALL_STATUSES)
