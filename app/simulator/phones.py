@@ -48,6 +48,8 @@ class PhoneBehaviour:
         if match := _AFTER.match(words):
             return cls(Answer.after, float(match.group(1)), press)
         try:
+            if words == Answer.after:
+                raise ValueError(words)
             return cls(Answer(words), 0.0, press)
         except ValueError:
             raise PhoneBehaviourError(

@@ -85,8 +85,9 @@ class StandInServer:
         self._server = make_server(
             host, port, create_standin_app(twilio, app_address), threaded=True
         )
+        # A short poll keeps stop() quick (tests start and stop many of these).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="standin-http", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="standin-http", daemon=True
         )
 
     @property
