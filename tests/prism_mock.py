@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ import pytest
 import requests
 
 from app.settings import REPO_ROOT
-from tests.conftest import free_port
 
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "prism-install"
 # Prism loads the 1.9 MB spec in about two seconds here; leave room for a slow CI machine.
@@ -30,6 +30,14 @@ START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 10
 # A free port can be taken by someone else before Prism binds it: try a few.
 START_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (as tests/conftest.py's; not imported from
+    there, so conftest.py can import this module)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class PrismUnavailable(RuntimeError):
