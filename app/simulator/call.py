@@ -837,7 +837,7 @@ class SimulatedCall:
             if gather.num_digits is not None and len(buffer) >= gather.num_digits:
                 finished, lost = True, keys[index + 1 :]
                 break
-        if lost:
+        if lost and lost != gather.finish_on_key:  # a habitual # after the last digit
             self._event("keys_lost", lost)
         if not finished and self.twilio.timing.realtime:
             self._digits = buffer
@@ -994,7 +994,11 @@ class SimulatedCall:
         if dial is None:
             return []
         items: list[_Item] = []
-        status, bridged = ("completed", True) if dial.bridged else ("canceled", False)
+        # DialCallStatus follows the agent's leg: completed once it answered (bridged or
+        # still hearing the whisper), canceled while it was only ringing.
+        answered = dial.child is not None and dial.child.start_time is not None
+        status = "completed" if answered else "canceled"
+        bridged = dial.bridged
         if dial.child is not None:
             items.append(_EndLeg(dial.child, status, "the caller's side left the call"))
         self._event("dial_ended", f"{dial.verb.noun.address}: {status}", status=status)
