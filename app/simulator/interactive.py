@@ -12,6 +12,7 @@ hangs up.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -127,13 +128,23 @@ def interactive(
     client: ControlClient,
     from_: str,
     to: str,
-    read: Callable[[str], str] = input,
+    read: Callable[[str], str] | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Place a call and play the caller from the terminal until the call ends."""
 
     def write(line: str) -> None:
         print(line, file=out, flush=True)
+
+    if read is None:
+        # Input from a file or a pipe is echoed, so the transcript reads like a session.
+        echo = not sys.stdin.isatty()
+
+        def read(prompt: str) -> str:
+            line = input(prompt)
+            if echo:
+                print(line, flush=True)
+            return line
 
     call = client.place_call(from_, to)
     write(f"call {call.sid} from {from_} to {to} (/help for help)")
