@@ -19,6 +19,7 @@ from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.customers import CustomerStore, SecretKind
 from app.dialogue_client import DialogueTurn, DialogueUnavailable, RasaClient
 from app.settings import AssistantSettings
+from app.verification_limits import VerificationLimits
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,14 @@ class Assistant:
         customers: CustomerStore,
         calls: CallStore,
         settings: AssistantSettings,
+        limits: VerificationLimits,
         clock: Any,
     ) -> None:
         self._client = client
         self._customers = customers
         self._calls = calls
         self._settings = settings
+        self._limits = limits
         self._clock = clock
 
     @property
@@ -129,14 +132,18 @@ class Assistant:
             return record.model_copy(
                 update={"pending_secret_kind": None, "pending_secret_account": None}
             )
-        customer = self._customers.verify(account, kind, value)
         attempts = record.verification_attempts + 1
-        if customer is not None:
-            outcome = "verified"
-        elif attempts >= self._settings.max_verification_attempts:
+        # Locked across calls too: the account's recent failures count, whoever made them.
+        customer = None
+        if self._limits.exhausted(account):
             outcome = "locked"
+        elif (customer := self._customers.verify(account, kind, value)) is not None:
+            outcome = "verified"
+            self._limits.clear(account)
         else:
-            outcome = "failed"
+            failures = self._limits.note_failure(account)
+            locked = max(attempts, failures) >= self._settings.max_verification_attempts
+            outcome = "locked" if locked else "failed"
         log.info("call %s verification by %s: %s", record.call_sid, kind, outcome)
         self._calls.add_to_transcript(
             record.call_sid,

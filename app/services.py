@@ -24,6 +24,7 @@ from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
+from app.verification_limits import VerificationLimits
 from app.wait_accuracy import WaitAccuracy
 
 _EXTENSION = "queue_assistant"
@@ -73,6 +74,7 @@ def build_services(
         CustomerStore.from_file(settings.customers_file),
         calls,
         assistant_settings,
+        VerificationLimits(client, assistant_settings.max_verification_attempts),
         clock,
     )
     agents = AgentDirectory.from_file(settings.agents_file, {q.name for q in config.queues.queues})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -18,6 +19,10 @@ _NOT_FOUND = 20404
 _NOT_IN_PROGRESS = 21220  # "Call is not in-progress. Cannot redirect."
 # A job waits at most this long for Twilio; a retry (or the lease) covers a slow answer.
 REST_TIMEOUT_SECONDS = 5.0
+
+# Twilio unreachable or answering nonsense: twilio-python lets the network errors of
+# `requests` through, and a body that is not JSON as ValueError.
+_UNREACHABLE = (TwilioException, requests.RequestException, ValueError)
 
 LIVE_STATUSES = frozenset({"queued", "ringing", "in-progress"})
 
@@ -39,8 +44,11 @@ class Telephony:
         self._client = Client(
             account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
         )
-        # twilio-python builds every API 2010 URL from this domain's base URL.
+        # twilio-python builds every API 2010 URL from this domain's base URL; TWILIO_REGION
+        # or TWILIO_EDGE in the environment would rewrite its host, so they are cleared.
         self._client.api.base_url = api_base_url.rstrip("/")
+        self._client.edge = None
+        self._client.region = None
 
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call fetch and run the TwiML at `url` now. False when the call is no
@@ -52,7 +60,7 @@ class Telephony:
                 log.info("call %s cannot be moved: %s", call_sid, exc.msg)
                 return False
             raise TelephonyUnavailable(_describe(exc)) from exc
-        except TwilioException as exc:
+        except _UNREACHABLE as exc:
             raise TelephonyUnavailable(str(exc)) from exc
         return True
 
@@ -65,7 +73,7 @@ class Telephony:
             if exc.status == 404:
                 return None
             raise TelephonyUnavailable(_describe(exc)) from exc
-        except TwilioException as exc:
+        except _UNREACHABLE as exc:
             raise TelephonyUnavailable(str(exc)) from exc
 
 

@@ -99,6 +99,26 @@ def test_three_wrong_pins_stop_the_asking_and_leave_it_to_the_agent(
     assert call.gather is None or call.gather.action != "/voice/secret"
 
 
+def test_calling_again_does_not_give_more_pin_guesses(
+    rasa_twilio: SimulatedTwilio, rasa_app: Flask
+) -> None:
+    first = rasa_twilio.dial("+14155550188", SUPPORT_NUMBER)
+    first.say("i want to make a payment")
+    first.say("yes")
+    verify_by_pin(first, MARIA["account"], "1111")
+    first.press("2222#")
+    first.hang_up()
+    again = rasa_twilio.dial("+14155550189", SUPPORT_NUMBER)  # even from another phone
+    again.say("i want to make a payment")
+    again.say("yes")
+    verify_by_pin(again, MARIA["account"], "3333")  # the third wrong PIN for this account
+    record, transcript = record_of(rasa_app, again)
+    assert record.verification == "locked"
+    assert record.verification_attempts == 1
+    assert "[pin entered: locked]" in [e.text for e in transcript]
+    assert again.gather is None or again.gather.action != "/voice/secret"
+
+
 def test_saying_agent_in_the_middle_of_verification_keeps_the_place(
     rasa_twilio: SimulatedTwilio,
     rasa_app: Flask,

@@ -204,31 +204,6 @@ NETWORK_FAILURES: dict[str, Callable[[], Exception]] = {
     "connect-timeout": lambda: requests.ConnectTimeout("connect timed out"),
     "read-timeout": lambda: requests.ReadTimeout("read timed out"),
 }
-# app/telephony.py catches TwilioException only, and twilio-python lets requests' own
-# exceptions through, so a network failure escapes as requests.RequestException instead of
-# TelephonyUnavailable. Delete this marker with the fix (catch requests.RequestException too).
-NETWORK_ERRORS_ESCAPE = pytest.mark.xfail(
-    raises=requests.RequestException,
-    strict=True,
-    reason="app/telephony.py lets requests' network exceptions through",
-)
-
-
-# Twilio answers 200 but the body is not JSON (a captive proxy, a misconfigured stand-in):
-# twilio-python's json.loads raises ValueError, which app/telephony.py lets through.
-# Delete this marker with the fix (catch ValueError as TelephonyUnavailable too).
-NON_JSON_ANSWER_ESCAPES = pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="app/telephony.py lets a non-JSON 200 through as ValueError",
-)
-# twilio-python rewrites every URL's host from TWILIO_REGION / TWILIO_EDGE in the
-# environment (http://127.0.0.1:4010 becomes http://127.ie1.0.1:4010), so the configured
-# TWILIO_API_BASE_URL is not what is called. Delete this marker with the fix (clear the
-# client's `region` and `edge` after building it).
-REGION_ENV_MOVES_BASE_URL = pytest.mark.xfail(
-    strict=True, reason="twilio-python applies TWILIO_REGION/TWILIO_EDGE to the base URL"
-)
 
 
 def by_name(rest_calls: tuple[RestCall, ...] = REST_CALLS) -> list[Any]:
@@ -355,9 +330,7 @@ def test_twilio_failing_makes_each_method_raise_unavailable(
     assert len(twilio_api.calls) == 1
 
 
-@pytest.mark.parametrize(
-    "failure", [pytest.param(name, marks=NETWORK_ERRORS_ESCAPE) for name in NETWORK_FAILURES]
-)
+@pytest.mark.parametrize("failure", list(NETWORK_FAILURES))
 @pytest.mark.parametrize("rest_call", by_name())
 def test_twilio_unreachable_makes_each_method_raise_unavailable(
     rest_call: RestCall, failure: str, twilio_api: responses.RequestsMock, telephony: Telephony
@@ -370,7 +343,6 @@ def test_twilio_unreachable_makes_each_method_raise_unavailable(
         rest_call.invoke(telephony)
 
 
-@NON_JSON_ANSWER_ESCAPES
 @pytest.mark.parametrize("rest_call", by_name())
 def test_a_success_that_is_not_json_makes_each_method_raise_unavailable(
     rest_call: RestCall, twilio_api: responses.RequestsMock, telephony: Telephony
@@ -387,7 +359,6 @@ def test_a_success_that_is_not_json_makes_each_method_raise_unavailable(
         rest_call.invoke(telephony)
 
 
-@REGION_ENV_MOVES_BASE_URL
 @pytest.mark.parametrize("rest_call", by_name())
 def test_twilio_region_and_edge_in_the_environment_do_not_move_the_api_base_url(
     rest_call: RestCall, monkeypatch: pytest.MonkeyPatch
