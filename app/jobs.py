@@ -24,6 +24,12 @@ def use_services(services: Services | None) -> None:
 def worker_services() -> Services:
     global _services
     if _services is None:
+        # The worker's own log shows what the jobs did (calls put through, calls ended).
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        # twilio-python logs every request's headers at INFO.
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
         settings = load_settings()
         config = load_operator_config(settings.operator_file, settings.queues_file)
         _services = build_services(settings, config, time.time)
