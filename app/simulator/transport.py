@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+import requests
+
 from app.http_sessions import SessionPerThread
 
 
@@ -42,16 +44,32 @@ class HttpTransport:
     def post(
         self, path: str, form: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, str]:
-        response = self._sessions.get().post(
-            self._address + path, data=dict(form), headers=dict(headers), timeout=self._timeout
-        )
-        return response.status_code, response.text
+        return self._send("POST", path, headers, dict(form))
 
     def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, str]:
-        response = self._sessions.get().get(
-            self._address + path, headers=dict(headers), timeout=self._timeout
-        )
-        return response.status_code, response.text
+        return self._send("GET", path, headers, None)
+
+    def _send(
+        self, method: str, path: str, headers: Mapping[str, str], form: dict[str, str] | None
+    ) -> tuple[int, str]:
+        # One retry when the connection fails (typically a keep-alive connection the server
+        # closed just as it was reused): Twilio, too, tries a webhook's connection again, and
+        # webhook handlers must cope with a request sent twice.
+        for attempt in (1, 2):
+            try:
+                response = self._sessions.get().request(
+                    method,
+                    self._address + path,
+                    data=form,
+                    headers=dict(headers),
+                    timeout=self._timeout,
+                )
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                continue
+            return response.status_code, response.text
+        raise AssertionError("unreachable")
 
 
 class FlaskClientTransport:
