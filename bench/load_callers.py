@@ -41,7 +41,7 @@ import requests
 
 from app.settings import QUEUE_DIR, REPO_ROOT, SettingsError, load_settings
 from app.simulator.call import SimulatedCall, SimulatedTwilio, SimulatorError
-from app.simulator.server import is_loopback_url
+from app.simulator.server import default_app_address, is_loopback_url
 from app.simulator.transport import HttpTransport
 from bench.measure import machine_description, own_cpu_seconds, percentile, progress
 
@@ -305,7 +305,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--app", help="the app's address (default http://127.0.0.1:$PORT)")
+    parser.add_argument(
+        "--app", help="the app's address (default PUBLIC_BASE_URL if loopback, else $PORT)"
+    )
     parser.add_argument("--callers", type=int, default=100, help=f"at most {MAX_CALLERS}")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds callers keep calling")
     parser.add_argument("--ramp", type=float, default=5.0, help="seconds to start all callers")
@@ -465,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    address = (args.app or f"http://127.0.0.1:{settings.port}").rstrip("/")
+    address = (args.app or default_app_address(settings)).rstrip("/")
     if not is_loopback_url(address):
         print(f"{address}: loopback http addresses only", file=sys.stderr)
         return 2

@@ -3,8 +3,9 @@
     python -m app.simulator serve [--step] [--music-seconds 20] [--time-scale 1]
         Twilio's REST API (the part the app uses) and a control API for callers and agents'
         phones, on the loopback address TWILIO_API_BASE_URL names (e.g. http://127.0.0.1:8020).
-        Webhooks go to the app (http://127.0.0.1:$PORT, or --app), signed with
-        TWILIO_AUTH_TOKEN over PUBLIC_BASE_URL, exactly as Twilio signs them.
+        Webhooks go to the app (PUBLIC_BASE_URL when it is a loopback address, as in
+        development; else http://127.0.0.1:$PORT; or --app), signed with TWILIO_AUTH_TOKEN
+        over PUBLIC_BASE_URL, exactly as Twilio signs them.
     python -m app.simulator call [--from +14155550101] [--to +15005550006]
         an interactive caller through the running stand-in: type words to say them, keys
         (e.g. 10234567#) to press them, an empty line to stay silent, /hangup, /drop.
@@ -30,6 +31,7 @@ from app.simulator.scenario import Scenario, ScenarioError, ScenarioRunner, load
 from app.simulator.server import (
     StandInServer,
     build_twilio,
+    default_app_address,
     is_loopback_url,
     serve,
 )
@@ -48,7 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--app", help="where the web app listens (default http://127.0.0.1:$PORT)")
+    parser.add_argument(
+        "--app",
+        help="where the web app listens (default PUBLIC_BASE_URL if it is a loopback "
+        "address, else http://127.0.0.1:$PORT)",
+    )
     parser.add_argument(
         "--stand-in", help="the running stand-in for call and run (default TWILIO_API_BASE_URL)"
     )
@@ -107,7 +113,7 @@ def _timing(args: argparse.Namespace) -> Timing:
 
 
 def _app_address(settings: Settings, args: argparse.Namespace) -> str:
-    address = (args.app or f"http://127.0.0.1:{settings.port}").rstrip("/")
+    address = (args.app or default_app_address(settings)).rstrip("/")
     if not is_loopback_url(address):
         raise SetupError(f"--app {address!r}: the simulator only calls loopback http addresses")
     return address

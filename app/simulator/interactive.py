@@ -166,7 +166,9 @@ def _converse(
             return
         try:
             line = read(f"[{listening(call.view)}] > ").strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
+            # End of input or Ctrl-C: hang up rather than leave the call looping on its own.
+            write("")
             line = "/hangup"
         try:
             call.refresh()

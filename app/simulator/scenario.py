@@ -231,15 +231,31 @@ class ScenarioRunner:
         # look at what was said in answer to that action (and anything since).
         self._since: dict[str, int] = {}
         self._numbers: dict[str, tuple[str, str]] = {}
+        self._placed: list[tuple[str, RemoteCall]] = []
 
     def run(self, scenario: Scenario) -> None:
+        """Play every step; ScenarioError at the first that fails. Calls still on the line at
+        the end (or after a failure) are hung up, so no caller is left in the queue."""
         self._report(f"scenario: {scenario.name}")
-        for number, step in enumerate(scenario.steps, start=1):
+        try:
+            for number, step in enumerate(scenario.steps, start=1):
+                try:
+                    self._step(scenario, step)
+                except (ControlError, ScenarioError) as exc:
+                    detail = exc.message if isinstance(exc, ControlError) else str(exc)
+                    raise ScenarioError(f"step {number} ({step.action}): {detail}") from exc
+        finally:
+            self._hang_up_the_rest()
+
+    def _hang_up_the_rest(self) -> None:
+        for name, call in self._placed:
             try:
-                self._step(scenario, step)
-            except (ControlError, ScenarioError) as exc:
-                detail = exc.message if isinstance(exc, ControlError) else str(exc)
-                raise ScenarioError(f"step {number} ({step.action}): {detail}") from exc
+                call.refresh()
+                if not call.ended:
+                    call.hang_up()
+                    self._report(f"  ({name} was still on the line: hung up)")
+            except ControlError:
+                pass
 
     def _call(self, name: str) -> RemoteCall:
         if name not in self.calls:
@@ -249,6 +265,7 @@ class ScenarioRunner:
     def _dial(self, name: str, from_: str, to: str, what: str) -> None:
         call = self._client.place_call(from_, to)
         self.calls[name] = call
+        self._placed.append((name, call))
         self._numbers[name] = (from_, to)
         self._since[name] = 0
         self._report(f"  {name} {what} from {from_}")

@@ -48,6 +48,15 @@ def listen_address(api_base_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port
 
 
+def default_app_address(settings: Settings) -> str:
+    """Where the app listens, unless told: PUBLIC_BASE_URL when it is a loopback address (as
+    in development: Twilio calls that very URL), else http://127.0.0.1:$PORT. (Under honcho
+    every process gets its own PORT, so the stand-in's PORT is not the web process's.)"""
+    if settings.public_base_url and is_loopback_url(settings.public_base_url):
+        return settings.public_base_url.rstrip("/")
+    return f"http://127.0.0.1:{settings.port}"
+
+
 def create_standin_app(twilio: SimulatedTwilio, app_address: str) -> Flask:
     """One WSGI app: `/2010-04-01/...` (Twilio's REST API) and `/sim/...` (control)."""
     app = Flask("twilio_standin")
