@@ -396,6 +396,11 @@ class SimulatedCall:
         return self._ended
 
     @property
+    def busy(self) -> bool:
+        """A thread is running this call's TwiML (a webhook may be in flight)."""
+        return self._active
+
+    @property
     def gather(self) -> twiml.Gather | None:
         """The <Gather> listening right now, if any."""
         with self._lock:

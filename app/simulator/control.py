@@ -3,7 +3,8 @@ callers and the agents' phones (`python -m app.simulator call` and `run` use it)
 
     GET  /sim                               the stand-in, its mode, whether the app answers
     GET  /sim/calls                         every call (newest first)
-    POST /sim/calls {from, to}              an inbound call; answers once it has parked
+    POST /sim/calls {from, to}              an inbound call; answers once it waits for
+                                            someone (listening, ringing, bridged) or ended
     GET  /sim/calls/{sid}[?wait_for=STATE&timeout=S]
                                             a call; optionally wait (long-poll) until it is
                                             listening, ringing, with_agent, playing, ended or
@@ -12,8 +13,9 @@ callers and the agents' phones (`python -m app.simulator call` and `run` use it)
                                             what happened after event N, waiting up to S
                                             seconds for something to happen
     POST /sim/calls/{sid}/say {text, confidence} | press {digits} | silence | hangup | drop
-                                            the caller acts; answers once the call has
-                                            parked again, with what happened meanwhile
+                                            the caller acts (once the line waits for them);
+                                            answers once it waits for someone again, with
+                                            what happened meanwhile
     POST /sim/calls/{sid}/agent/hangup      the agent on the call hangs up
     GET  /sim/calls/{sid}/agent             the agent leg: who, its state, what it heard
     GET  /sim/phones                        phone behaviours
@@ -65,12 +67,27 @@ def line_state(call: SimulatedCall) -> str:
     return call.state.value
 
 
+# States in which the line waits for someone (the caller, a phone that rings, the other
+# party) rather than for Twilio itself (a webhook, a Say or music still playing).
+_WAITING_FOR_SOMEONE = {LineState.listening, LineState.ringing, LineState.bridged, LineState.queued}
+
+
+def waiting_for_someone(call: SimulatedCall) -> bool:
+    return call.ended or (not call.busy and call.state in _WAITING_FOR_SOMEONE)
+
+
+def _settle(call: SimulatedCall) -> None:
+    """Let what the app said in answer play out (real time: Says and short music outside a
+    Gather take their time), so the caller's next action meets the line that follows."""
+    call.wait_for(waiting_for_someone, SETTLE_SECONDS)
+
+
 def _reached(call: SimulatedCall, state: str) -> bool:
     if state == "settled":
-        return call.ended or (not call._active and call.state is not LineState.fetching)
+        return waiting_for_someone(call)
     if state == "ended":
         return call.ended
-    return not call._active and line_state(call) == state
+    return not call.busy and line_state(call) == state
 
 
 def leg_view(leg: SimulatedCall) -> dict[str, Any]:
@@ -182,6 +199,7 @@ def control_blueprint(twilio: SimulatedTwilio, app_address: str) -> Blueprint:
             call.request(twilio.incoming_url, status="ringing")
         except SimulatorError as exc:
             raise ControlError(502, str(exc), call) from exc
+        _settle(call)
         return jsonify({"call": call_view(call), "events": _events(call, 0)}), 201
 
     @bp.get("/calls/<sid>")
@@ -213,7 +231,7 @@ def control_blueprint(twilio: SimulatedTwilio, app_address: str) -> Blueprint:
     def act(sid: str, action: str) -> Response:
         call = _call(sid)
         body = _body()
-        call.wait_settled(SETTLE_SECONDS)
+        _settle(call)
         mark = len(call.events)
         try:
             match action:
@@ -234,6 +252,7 @@ def control_blueprint(twilio: SimulatedTwilio, app_address: str) -> Blueprint:
                     raise ControlError(404, f"no action {action!r}")
         except SimulatorError as exc:
             raise ControlError(502 if isinstance(exc, AppError) else 409, str(exc), call) from exc
+        _settle(call)
         return jsonify({"call": call_view(call), "events": _events(call, mark)})
 
     @bp.get("/calls/<sid>/agent")
@@ -251,7 +270,7 @@ def control_blueprint(twilio: SimulatedTwilio, app_address: str) -> Blueprint:
             call.agent_hang_up()
         except SimulatorError as exc:
             raise ControlError(409, str(exc), call) from exc
-        call.wait_settled(SETTLE_SECONDS)
+        _settle(call)
         return jsonify({"call": call_view(call), "events": _events(call, mark)})
 
     @bp.get("/phones")
