@@ -239,3 +239,23 @@ def test_redirecting_a_bridged_call_requests_the_dial_action_then_the_new_url(se
     assert "Thanks for calling. Goodbye." not in call.heard and not call.ended
     assert agent is not None and agent.ended and agent.status == "completed"
     assert contact.paths()[-2:] == ["/voice/dial-result", "/voice/moved"]
+
+
+def test_the_agents_leg_is_a_call_resource_the_app_can_end(setup) -> None:
+    contact, twilio, _, client = setup
+    call = twilio.dial(CALLER, CENTRE_NUMBER)
+    call.press("0")
+    assert call.agent is not None
+    leg = client.calls(call.agent.sid).fetch()
+    assert (leg.parent_call_sid, leg.direction, leg.to, leg.status) == (
+        call.sid,
+        "outbound-dial",
+        "client:alice",
+        "in-progress",
+    )
+    assert [c.sid for c in client.calls.list(parent_call_sid=call.sid)] == [call.agent.sid]
+    client.calls(call.agent.sid).update(status="completed")  # the app ends the agent's leg
+    assert call.wait_for(lambda c: c.ended, WAIT_SECONDS)
+    (result,) = contact.requests_to("/voice/dial-result")
+    assert (result["DialCallStatus"], result["DialBridged"]) == ("completed", "true")
+    assert call.heard[-1] == "Thanks for calling. Goodbye."

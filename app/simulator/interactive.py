@@ -115,6 +115,8 @@ class _Printer:
                     self._printed = body["next"]
                     self._cond.notify_all()
                 if body["call"]["state"] == "ended":
+                    if sys.stdin.isatty():
+                        self._out("  (press Enter to finish)")
                     break
         except (StandInUnavailable, ControlError) as exc:
             self._out(f"  ! lost the stand-in: {exc}")
