@@ -613,27 +613,29 @@ class SimulatedCall:
         return None
 
     def _drive_and_raise(self, items: list[_Item]) -> None:
+        self.error = None
         error = self._drive(items)
         if error:
             raise AppError(error)
 
     def _drive(self, items: list[_Item]) -> str | None:
         """Run work on this call (already claimed) until it parks or ends. Returns the
-        first error this run met (the call has then ended, as Twilio ends it)."""
-        self.error = None
+        error this call met, if any (the call has then ended, as Twilio ends it)."""
         todo = deque(items)
         while todo:
             more = self._step(todo.popleft())
             if more is None:
-                break
+                return self.error  # parked or ended: let go
             todo.extendleft(reversed(more))
-        else:
-            with self._lock:
-                if self._active and not self._ended:
-                    # Nothing left to do but the call did not park: a bug, not the app's.
-                    more = self._fail_locked("the stand-in lost track of the call")
-            if more:
-                self._drive(more)
+        with self._lock:
+            if not self._active:
+                return self.error
+            if self._ended:
+                self._release_locked()
+                return self.error
+            # Nothing left to do but the call did not park: a bug, not the app's.
+            leftover = self._fail_locked("the stand-in lost track of the call")
+        self._drive(leftover)
         return self.error
 
     def _step(self, item: _Item) -> list[_Item] | None:
