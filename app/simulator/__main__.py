@@ -47,7 +47,7 @@ class SetupError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m app.simulator",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -81,17 +81,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _timing_options(parser: argparse.ArgumentParser, realtime_default: bool) -> None:
     mode = parser.add_mutually_exclusive_group()
+    default = " (the default)"
     mode.add_argument(
         "--step",
         dest="realtime",
         action="store_false",
-        help="nothing takes time: a call waits at a Gather until a caller acts",
+        help="nothing takes time: a call waits at a Gather until a caller acts"
+        + ("" if realtime_default else default),
     )
     mode.add_argument(
         "--realtime",
         dest="realtime",
         action="store_true",
-        help="Gathers time out, music and pauses last, phones ring for their time",
+        help="Gathers time out, Say, music and pauses last, phones ring for their time"
+        + (default if realtime_default else ""),
     )
     parser.set_defaults(realtime=realtime_default)
     parser.add_argument("--music-seconds", type=float, default=20.0, help="how long a <Play> lasts")
