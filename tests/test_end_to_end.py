@@ -1,0 +1,235 @@
+"""End to end: the whole stack in its own processes (gunicorn, an RQ worker, the Twilio
+stand-in) with the real Redis and Rasa. Callers dial through the stand-in, which signs every
+webhook and plays the TwiML; the worker moves calls through the stand-in's REST API; agents
+use the console over HTTP. These are the stories the product promises."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from app.calls import CallStore
+from app.queue_service import QueueService
+from app.settings import REPO_ROOT, QueueSettings
+from app.simulator.client import ControlClient
+from app.simulator.scenario import ScenarioRunner, load_scenario
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SUPPORT_NUMBER, free_port
+from tests.full_stack import AgentBrowser, FullStack, open_all_week
+from tests.rasa_stack import RASA_TOKEN, RasaStack
+from tests.test_assistant_with_rasa import MARIA
+
+ALICE = ("alice", "alice-demo-password")
+# Waits for the stack to do what it promises; bounded so a broken stack fails, not hangs.
+HAND_OFF_TIMEOUT = 30
+
+
+@pytest.fixture
+def stack(
+    redis_client: redis.Redis,
+    redis_url: str,
+    rasa_stack: RasaStack,
+    tmp_path: Path,
+) -> Iterator[FullStack]:
+    web_port, standin_port = free_port(), free_port()
+    env = {
+        "APP_ENV": "test",
+        "REDIS_URL": redis_url,
+        "RASA_URL": rasa_stack.url,
+        "RASA_TOKEN": RASA_TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{standin_port}",
+        "OPERATOR_FILE": str(open_all_week(tmp_path)),
+        "SECRET_KEY": "end-to-end-test-key",
+        "PORT": str(web_port),
+    }
+    full = FullStack(env, web_port, standin_port, tmp_path)
+    try:
+        full.start()
+        yield full
+    finally:
+        full.stop()
+
+
+@pytest.fixture
+def control(stack: FullStack) -> Iterator[ControlClient]:
+    client = stack.control()
+    client.set_phone("client:alice", "after 1s")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def alice(stack: FullStack) -> Iterator[AgentBrowser]:
+    browser = AgentBrowser(stack.web, *ALICE)
+    yield browser
+    browser.close()
+
+
+def people_ahead(text: str) -> int:
+    if "You're next in line" in text:
+        return 0
+    if "There is 1 person ahead" in text:
+        return 1
+    return int(re.search(r"There are (\d+) people ahead", text).group(1))
+
+
+def test_the_greeting_gives_the_guarantee_the_position_and_the_wait(
+    control: ControlClient,
+) -> None:
+    for i in range(3):
+        control.place_call(f"+1415555020{i}", SUPPORT_NUMBER)
+    call = control.place_call("+14155550299", SUPPORT_NUMBER)
+    heard = call.heard_since(0)
+    assert "I'm the virtual assistant for Acme" in heard
+    assert "Your place in the queue is guaranteed" in heard
+    assert "There are 3 people ahead of you." in heard
+    assert "I can't estimate the wait yet." in heard
+    assert "say agent or press 0" in heard
+
+
+def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_both(
+    control: ControlClient, alice: AgentBrowser, stack: FullStack
+) -> None:
+    call = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
+    mark = call.mark
+    call.say("hi i have a question about my bill")
+    assert "it's about your bill" in call.heard_since(mark).lower()
+    call.say("yes please")
+    call.press(f"{MARIA['account']}#")
+    mark = call.mark
+    call.press(f"{MARIA['pin']}#")
+    assert "You're verified" in call.heard_since(mark)
+
+    alice.go("available")
+    call.wait_for("with_agent", HAND_OFF_TIMEOUT)
+    assert call.with_agent == "client:alice"
+    whisper = " ".join(call.agent["heard"])
+    assert "Verified caller, Maria Garcia." in whisper
+    assert "Calling about a billing question." in whisper
+
+    state = alice.state()
+    assert (state["state"], state["call_sid"]) == ("on_call", call.sid)
+    pop = alice.screen_pop(call.sid)
+    assert "Maria Garcia" in pop
+    assert "Verified by pin" in pop
+    assert 'id="reason">billing' in pop
+    assert MARIA["pin"] not in pop
+
+    call.agent_hang_up()
+    call.wait_for("ended", HAND_OFF_TIMEOUT)
+    assert "Goodbye" in call.heard_since(0)
+    assert alice.state()["state"] == "wrap_up"
+    assert alice.wrap_up(call.sid, "resolved", "Explained the bill.").status_code == 302
+    assert alice.state()["state"] == "available"
+
+
+def test_a_dropped_caller_who_calls_back_keeps_their_place_and_what_they_said(
+    control: ControlClient, redis_client: redis.Redis
+) -> None:
+    for i in range(6):
+        control.place_call(f"+1415555030{i}", SUPPORT_NUMBER)
+    call = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
+    assert people_ahead(call.heard_since(0)) == 6
+    call.say("my internet keeps dropping")
+    call.drop()
+    assert call.ended
+
+    back = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
+    heard = back.heard_since(0)
+    assert "Welcome back. I've kept your place in the queue." in heard
+    assert people_ahead(heard) <= 6
+    said = [e.text for e in CallStore(redis_client).transcript(back.sid)]
+    assert "my internet keeps dropping" in said
+
+
+def test_saying_agent_at_the_first_prompt_keeps_the_place_and_reaches_a_person(
+    control: ControlClient, alice: AgentBrowser
+) -> None:
+    control.place_call("+14155550401", SUPPORT_NUMBER)
+    call = control.place_call("+14155550402", SUPPORT_NUMBER)
+    assert people_ahead(call.heard_since(0)) == 1
+    mark = call.mark
+    call.say("agent")
+    assert "I'll keep your place and connect you to the next available person" in (
+        call.heard_since(mark)
+    )
+    alice.go("available")  # takes the first caller
+    bob = AgentBrowser(alice.web, "bob", "bob-demo-password")
+    try:
+        control.set_phone("+15005550101", "after 1s")  # bob's phone number
+        bob.go("available")
+        call.wait_for("with_agent", HAND_OFF_TIMEOUT)
+        assert call.with_agent == "+15005550101"
+    finally:
+        bob.close()
+
+
+def test_with_rasa_stopped_callers_get_the_keypad_menu_and_still_reach_agents(
+    control: ControlClient, alice: AgentBrowser, rasa_stack: RasaStack
+) -> None:
+    call = control.place_call("+14155550501", SUPPORT_NUMBER)
+    rasa_stack.pause()
+    try:
+        mark = call.mark
+        call.say("i have a question about my bill")
+        assert "Press 1 for billing" in call.heard_since(mark)
+        call.press("1")
+        alice.go("available")
+        call.wait_for("with_agent", HAND_OFF_TIMEOUT)
+    finally:
+        rasa_stack.resume()
+    assert "Calling about a billing question." in " ".join(call.agent["heard"])
+    assert 'id="reason">billing (keypad menu)' in alice.screen_pop(call.sid)
+
+
+def test_an_agent_who_does_not_answer_sends_the_caller_back_to_the_front(
+    control: ControlClient, alice: AgentBrowser
+) -> None:
+    control.set_phone("client:alice", "never")
+    call = control.place_call("+14155550601", SUPPORT_NUMBER)
+    later = control.place_call("+14155550602", SUPPORT_NUMBER)
+    alice.go("available")
+    call.wait_for("ringing", HAND_OFF_TIMEOUT)
+    call.wait_for("listening", 60)  # rang out (20 s, scaled) and came back
+    assert "You're still first in line" in call.heard_since(0)
+    assert alice.state()["state"] == "away"
+    assert people_ahead(later.heard_since(0)) == 1
+
+
+def test_a_forged_webhook_is_refused_and_changes_nothing(
+    stack: FullStack, control: ControlClient, redis_client: redis.Redis, support: QueueSettings
+) -> None:
+    queue_service = QueueService(redis_client)
+    control.place_call("+14155550701", SUPPORT_NUMBER)
+    before = queue_service.snapshot(support).line_length
+    form = {
+        "CallSid": "CA" + "a" * 32,
+        "AccountSid": ACCOUNT_SID,
+        "From": "+14155550702",
+        "To": SUPPORT_NUMBER,
+        "CallStatus": "ringing",
+    }
+    for signature in ({}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}):
+        response = requests.post(
+            f"{stack.web}/voice/incoming", data=form, headers=signature, timeout=10
+        )
+        assert response.status_code == 403
+    assert queue_service.snapshot(support).line_length == before
+
+
+@pytest.mark.parametrize(
+    "scenario", sorted((REPO_ROOT / "demo" / "scenarios").glob("*.yml")), ids=lambda p: p.stem
+)
+def test_the_demo_scenarios_pass_against_the_whole_stack(
+    scenario: Path, control: ControlClient, alice: AgentBrowser
+) -> None:
+    """The scenarios a new user runs against `scripts/run`, with Alice at her desk."""
+    alice.go("available")
+    ScenarioRunner(control).run(load_scenario(scenario))  # raises, saying what was heard
