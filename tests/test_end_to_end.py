@@ -100,7 +100,7 @@ def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_bot
     call = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
     mark = call.mark
     call.say("hi i have a question about my bill")
-    assert "it's about your bill" in call.heard_since(mark).lower()
+    assert "about your bill" in call.heard_since(mark)  # either of the domain's variations
     call.say("yes please")
     call.press(f"{MARIA['account']}#")
     mark = call.mark
