@@ -3,6 +3,7 @@ test configuration, a movable clock, and a simulated Twilio that signs like the 
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pytest
 import redis
+import responses
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.queue_service import QueueService
+from app.services import Services
 from app.settings import (
     QUEUE_DIR,
     AppEnv,
@@ -200,3 +203,22 @@ def rasa_app(settings: Settings, clock: Clock, rasa_stack: RasaStack, redis_clie
 def rasa_twilio(rasa_app) -> SimulatedTwilio:
     transport = FlaskClientTransport(rasa_app.test_client())
     return SimulatedTwilio(transport, PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
+
+
+# Twilio's REST API, mocked with `responses` (Twilio itself is outside this machine).
+CALLS_URL = re.compile(
+    rf"https://api\.twilio\.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/(CA[0-9a-f]{{32}})\.json"
+)
+
+
+@pytest.fixture
+def services(app) -> Services:
+    return app.extensions["queue_assistant"]
+
+
+@pytest.fixture
+def twilio_rest() -> Iterator[responses.RequestsMock]:
+    """Twilio's REST API: every call update succeeds, as for a live call."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rest:
+        rest.post(CALLS_URL, json={"sid": "CA" + "0" * 32, "status": "in-progress"})
+        yield rest

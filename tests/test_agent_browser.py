@@ -25,9 +25,9 @@ from app import jobs
 from app.queue_service import AgentState
 from app.services import Services
 from app.simulator.call import HttpTransport, SimulatedTwilio
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, SUPPORT_NUMBER
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER
 from tests.test_assistant_with_rasa import MARIA, verify_by_pin
-from tests.test_handoff import CALLS_URL, agent_leg, dial_result, redirected_to, says
+from tests.test_handoff import agent_leg, dial_result, redirected_to, says
 
 # Bounded waits for the page to catch up (it polls every 2 s); not a speed requirement.
 PAGE_WAIT_SECONDS = 20

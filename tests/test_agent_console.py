@@ -4,7 +4,6 @@ agent the call was offered to), the wrap-up and the contact history it feeds."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import responses
@@ -15,25 +14,13 @@ from app.services import Services
 from app.settings import QueueSettings
 from app.simulator.call import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER, Clock
-from tests.test_handoff import CALLS_URL, agent_leg, redirected_to
+from tests.test_handoff import agent_leg, redirected_to
 
 PASSWORDS = {
     "alice": "alice-demo-password",
     "bob": "bob-demo-password",
     "carol": "carol-demo-password",
 }
-
-
-@pytest.fixture
-def services(app) -> Services:
-    return app.extensions["queue_assistant"]
-
-
-@pytest.fixture
-def twilio_rest() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rest:
-        rest.post(CALLS_URL, json={"sid": "CA" + "0" * 32, "status": "in-progress"})
-        yield rest
 
 
 def csrf_in(html: str) -> str:

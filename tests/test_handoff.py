@@ -4,9 +4,7 @@ the agent, the agent's leg hears the whisper, and no-answers put the caller back
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -17,24 +15,7 @@ from app.queue_service import AgentState, CallState
 from app.services import Services
 from app.settings import QueueSettings
 from app.simulator.call import SimulatedCall, SimulatedTwilio, new_call_sid
-from tests.conftest import ACCOUNT_SID, PUBLIC_BASE_URL, SUPPORT_NUMBER, Clock
-
-CALLS_URL = re.compile(
-    rf"https://api\.twilio\.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/(CA[0-9a-f]{{32}})\.json"
-)
-
-
-@pytest.fixture
-def services(app) -> Services:
-    return app.extensions["queue_assistant"]
-
-
-@pytest.fixture
-def twilio_rest() -> Iterator[responses.RequestsMock]:
-    """Twilio's REST API: every call update succeeds, as for a live call."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rest:
-        rest.post(CALLS_URL, json={"sid": "CA" + "0" * 32, "status": "in-progress"})
-        yield rest
+from tests.conftest import ACCOUNT_SID, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER, Clock
 
 
 def redirected_to(rest: responses.RequestsMock) -> dict[str, str]:
