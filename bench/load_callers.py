@@ -239,7 +239,8 @@ class Caller:
         self._think()
         self._act(call, self.rng.choice(["say", "say", "press", "silence"]))
         self._wait_rounds(call)
-        if self.rng.random() < self.plan.drop_rate and time.monotonic() < self.plan.deadline:
+        # A life once begun is lived to the end; the deadline only stops new ones.
+        if self.rng.random() < self.plan.drop_rate:
             self._end(call, drop=True)
             self._think()
             call = self._dial(back=True)
