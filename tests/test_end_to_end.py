@@ -105,7 +105,7 @@ def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_bot
     call.press(f"{MARIA['account']}#")
     mark = call.mark
     call.press(f"{MARIA['pin']}#")
-    assert "You're verified" in call.heard_since(mark)
+    assert "you're verified" in call.heard_since(mark).lower()
 
     alice.go("available")
     call.wait_for("with_agent", HAND_OFF_TIMEOUT)
