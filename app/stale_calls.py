@@ -15,9 +15,9 @@ from app.telephony import LIVE_STATUSES, Telephony
 
 log = logging.getLogger(__name__)
 
-# Callers in the wait loop are heard from at least every announcement period (at most 10
-# minutes); a call with an agent is not heard from at all, so it is asked about this often.
-QUIET_AFTER_SECONDS = 15 * 60
+# Callers in the wait loop are heard from every hold-music round; a call with an agent is not
+# heard from at all, so it is asked about this often (one REST request per call).
+QUIET_AFTER_SECONDS = 5 * 60
 
 
 class StaleCallSweeper:
