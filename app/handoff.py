@@ -19,7 +19,7 @@ from app.calls import CallStore
 from app.job_queue import JobQueue
 from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
-from app.twilio_webhook import AgentLegRequest, DialResult, VoiceRequest
+from app.twilio_webhook import AgentLegRequest, DialCallStatus, DialResult, VoiceRequest
 from app.wait_accuracy import WaitAccuracy
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,13 @@ class HandoffFlow:
             response.say(lang.prompts.call_with_agent_ended, voice=lang.voice, language=language)
             response.hangup()
             return str(response)
-        ahead = self._queue.requeue_front(queue, params.CallSid, agent_id)
+        # "canceled": the caller hung up while it rang, which is not the agent's doing.
+        ahead = self._queue.requeue_front(
+            queue,
+            params.CallSid,
+            agent_id,
+            agent_available=params.DialCallStatus is DialCallStatus.canceled,
+        )
         if ahead is not None:
             log.info(
                 "agent %s did not take call %s (%s): back at the front",

@@ -319,3 +319,19 @@ def test_a_call_whose_end_was_never_reported_is_ended_when_twilio_says_so(
     assert services.history.contact(gone.sid).call.outcome is Outcome.dropped
     back = twilio.dial("+14155550101", SUPPORT_NUMBER)  # the grace period still applies
     assert "Welcome back. I've kept your place in the queue." in back.heard
+
+
+def test_a_caller_who_hangs_up_while_it_rings_does_not_send_the_agent_away(
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    make_available(services, "alice")
+    services.dispatcher.dispatch(support)
+    # Twilio asks the Dial's action (canceled), then sends the status callback.
+    twilio.post("/voice/dial-result?agent=alice", dial_result(call, "canceled"))
+    call.hang_up()
+    assert services.queue.agent(support, "alice").state is AgentState.available
+    assert services.history.contact(call.sid).call.outcome is Outcome.dropped
