@@ -61,7 +61,9 @@ _AWAITING = {
 
 
 @dataclass(frozen=True)
-class _Context:
+class CallContext:
+    """Where a call is: its queue and the language it is spoken to in."""
+
     queue: QueueSettings
     language: str
     lang: LanguageSettings
@@ -163,7 +165,7 @@ class CallFlow:
         else:
             sentences += [prompts.offer_help, prompts.how_to_reach_a_person]
         for sentence in sentences:
-            self._say(gather, ctx, sentence)
+            say(gather, ctx, sentence)
         response.append(gather)
         response.redirect(WAIT_URL)
         return str(response)
@@ -296,12 +298,12 @@ class CallFlow:
         # the assistant again.
         updates: dict[str, object] = {"awaiting": None} if record.awaiting else {}
         if due and changed:
-            self._say(gather, ctx, speech.people_ahead_sentence(ctx.lang, ctx.language, ahead))
-            self._say(gather, ctx, speech.wait_sentence(ctx.lang, ctx.language, wait))
+            say(gather, ctx, speech.people_ahead_sentence(ctx.lang, ctx.language, ahead))
+            say(gather, ctx, speech.wait_sentence(ctx.lang, ctx.language, wait))
             updates |= {"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
-            self._say(gather, ctx, ctx.lang.prompts.wait_menu)
+            say(gather, ctx, ctx.lang.prompts.wait_menu)
             updates["heard_wait_menu"] = True
         if updates:
             self._calls.save(record.model_copy(update=updates))
@@ -364,7 +366,7 @@ class CallFlow:
             return
         self._calls.add_to_transcript(record.call_sid, entry)
 
-    def _call_facts(self, ctx: _Context, record: CallRecord) -> dict[str, object]:
+    def _call_facts(self, ctx: CallContext, record: CallRecord) -> dict[str, object]:
         """What the dialogue may know of the call (dialogue/README.md, "Call facts")."""
         position = self._queue.position(ctx.queue, record.call_sid)
         ahead = position.people_ahead
@@ -379,7 +381,7 @@ class CallFlow:
             "account_hint": self._assistant.account_hint(record.caller or None),
         }
 
-    def _reprompt(self, ctx: _Context, record: CallRecord) -> str:
+    def _reprompt(self, ctx: CallContext, record: CallRecord) -> str:
         prompts = ctx.lang.prompts
         if record.reprompts >= self._config.operator.assistant.max_reprompts:
             log.info(
@@ -395,13 +397,15 @@ class CallFlow:
         next_step = Next.digits if record.awaiting == "digits" else Next.listen
         return self._render(ctx, record, AssistantResponse([prompts.reprompt], next_step))
 
-    def _render(self, ctx: _Context, record: CallRecord, result: AssistantResponse) -> str:
+    def _render(self, ctx: CallContext, record: CallRecord, result: AssistantResponse) -> str:
         """Save what changed and turn the assistant's decision into TwiML."""
         response = VoiceResponse()
         update: dict[str, object] = {"awaiting": _AWAITING.get(result.next)}
         if result.next is Next.handoff:
             update["wants_agent"] = True
             log.info("call %s asked for a person", record.call_sid)
+        elif result.next is Next.leave:
+            update["left_queue_at"] = self._clock()
         record = record.model_copy(update=update)
         self._calls.save(record)
 
@@ -410,38 +414,37 @@ class CallFlow:
             case Next.listen | Next.digits | Next.secret:
                 gather = self._answer_gather(ctx, result)
                 for text in result.says:
-                    self._say(gather, ctx, text)
+                    say(gather, ctx, text)
                 response.append(gather)
                 response.redirect(WAIT_URL)
             case Next.keypad_menu:
                 for text in result.says:
-                    self._say(response, ctx, text)
+                    say(response, ctx, text)
                 gather = Gather(
                     action=MENU_URL, method="POST", input="dtmf", num_digits=1, timeout=5
                 )
-                self._say(gather, ctx, prompts.keypad_menu)
+                say(gather, ctx, prompts.keypad_menu)
                 response.append(gather)
                 response.redirect(WAIT_URL)
             case Next.handoff:
                 for text in result.says or [prompts.person_requested]:
-                    self._say(response, ctx, text)
+                    say(response, ctx, text)
                 response.redirect(WAIT_URL)
             case Next.leave:
-                self._calls.save(record.model_copy(update={"left_queue_at": self._clock()}))
                 left = self._queue.leave(ctx.queue, record.call_sid)
                 log.info(
                     "call %s left the queue by choice (had a place: %s)", record.call_sid, left
                 )
                 for text in result.says or [prompts.goodbye]:
-                    self._say(response, ctx, text)
+                    say(response, ctx, text)
                 response.hangup()
             case Next.wait:
                 for text in result.says:
-                    self._say(response, ctx, text)
+                    say(response, ctx, text)
                 response.redirect(WAIT_URL)
         return str(response)
 
-    def _answer_gather(self, ctx: _Context, result: AssistantResponse) -> Gather:
+    def _answer_gather(self, ctx: CallContext, result: AssistantResponse) -> Gather:
         """Listen for the answer to what the assistant just asked. An empty result still
         comes back (actionOnEmptyResult), so silence can be reprompted."""
         options: dict[str, object] = {
@@ -481,10 +484,8 @@ class CallFlow:
                 options["hints"] = ", ".join(ctx.lang.speech_hints)
         return Gather(**options)
 
-    def _context(self, called: str, language: str | None = None) -> _Context:
-        queue = self._config.queue_for_number(called)
-        code = language if language in self._config.operator.languages else queue.language
-        return _Context(queue=queue, language=code, lang=self._config.language(code))
+    def _context(self, called: str, language: str | None = None) -> CallContext:
+        return call_context(self._config, self._config.queue_for_number(called), language)
 
     def _estimate(
         self, queue: QueueSettings, people_ahead: int, snapshot: QueueSnapshot | None = None
@@ -497,7 +498,7 @@ class CallFlow:
             min_samples=queue.estimate_min_samples,
         )
 
-    def _gather(self, ctx: _Context, *, speech_too: bool) -> Gather:
+    def _gather(self, ctx: CallContext, *, speech_too: bool) -> Gather:
         options: dict[str, object] = {
             "action": TURN_URL,
             "method": "POST",
@@ -517,24 +518,34 @@ class CallFlow:
             options["input"] = "dtmf"
         return Gather(**options)
 
-    @staticmethod
-    def _say(target: VoiceResponse | Gather, ctx: _Context, text: str) -> None:
-        target.say(text, voice=ctx.lang.voice, language=ctx.language)
-
-    def _closed(self, ctx: _Context, now: float) -> str:
+    def _closed(self, ctx: CallContext, now: float) -> str:
         prompts = ctx.lang.prompts
         operator = self._config.operator
         response = VoiceResponse()
-        self._say(response, ctx, prompts.closed.format(company=operator.company))
-        self._say(response, ctx, prompts.opening_hours)
+        say(response, ctx, prompts.closed.format(company=operator.company))
+        say(response, ctx, prompts.opening_hours)
         local_now = _utc(now)
         opening = business_hours.next_opening(operator, local_now)
         if opening is not None:
             local = local_now.astimezone(opening.tzinfo)
-            self._say(response, ctx, speech.next_opening_sentence(ctx.lang, local, opening))
-        self._say(response, ctx, prompts.goodbye)
+            say(response, ctx, speech.next_opening_sentence(ctx.lang, local, opening))
+        say(response, ctx, prompts.goodbye)
         response.hangup()
         return str(response)
+
+
+def call_context(
+    config: OperatorConfig, queue: QueueSettings, language: str | None = None
+) -> CallContext:
+    """A call in `queue`, spoken to in its own language if the operator has prompts for it
+    (else the queue's)."""
+    code = language if language in config.operator.languages else queue.language
+    return CallContext(queue=queue, language=code, lang=config.language(code))
+
+
+def say(target: VoiceResponse | Gather, ctx: CallContext, text: str) -> None:
+    """Speak a sentence in the call's language and voice."""
+    target.say(text, voice=ctx.lang.voice, language=ctx.language)
 
 
 def wants_a_person(said: str, human_words: list[str]) -> bool:

@@ -70,14 +70,12 @@ class CallRecord(BaseModel):
 
 
 class Handoff(BaseModel):
-    """Which agents the call was offered to, and who took it. Kept apart from the record
-    (one hash field per fact) so a worker writing it never races a webhook saving the
-    record."""
+    """Who took the call, after how long. Kept apart from the record, with which agents it
+    was offered to, one hash field per fact, so a worker writing it never races a webhook
+    saving the record."""
 
-    offered_to: dict[str, float] = {}  # agent id -> when offered
     answered_by: str | None = None
     waited_seconds: float | None = None
-    connected_at: float | None = None
 
 
 class TranscriptEntry(BaseModel):
@@ -126,7 +124,7 @@ class CallStore:
     def quiet_since(self, before: float, limit: int = 100) -> list[str]:
         """Calls not heard of since `before`, oldest first."""
         return [
-            _text(sid)
+            sid.decode()
             for sid in self._redis.zrangebyscore(_SEEN_KEY, "-inf", before, start=0, num=limit)
         ]
 
@@ -138,29 +136,18 @@ class CallStore:
         pipe.expire(key, CALL_RECORD_TTL_SECONDS)
         pipe.execute()
 
-    def note_answered(self, call_sid: str, agent_id: str, waited: float, at: float) -> None:
+    def note_answered(self, call_sid: str, agent_id: str, waited: float) -> None:
         key = _handoff_key(call_sid)
         pipe = self._redis.pipeline()
-        pipe.hset(
-            key,
-            mapping={"answered_by": agent_id, "waited": repr(waited), "connected_at": repr(at)},
-        )
+        pipe.hset(key, mapping={"answered_by": agent_id, "waited": repr(waited)})
         pipe.expire(key, CALL_RECORD_TTL_SECONDS)
         pipe.execute()
 
     def handoff(self, call_sid: str) -> Handoff:
-        fields = {
-            _text(k): _text(v) for k, v in self._redis.hgetall(_handoff_key(call_sid)).items()
-        }
+        answered_by, waited = self._redis.hmget(_handoff_key(call_sid), "answered_by", "waited")
         return Handoff(
-            offered_to={
-                name.removeprefix("offered:"): float(value)
-                for name, value in fields.items()
-                if name.startswith("offered:")
-            },
-            answered_by=fields.get("answered_by"),
-            waited_seconds=float(fields["waited"]) if "waited" in fields else None,
-            connected_at=float(fields["connected_at"]) if "connected_at" in fields else None,
+            answered_by=answered_by.decode() if answered_by else None,
+            waited_seconds=float(waited) if waited else None,
         )
 
     def was_offered_to(self, call_sid: str, agent_id: str) -> bool:
@@ -187,7 +174,3 @@ class CallStore:
                 "first_announced_wait": previous.first_announced_wait,
             }
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from app import speech
 from app.agents import Agent, AgentDirectory
-from app.call_flow import one_verb_document
+from app.call_flow import WAIT_URL, CallContext, call_context, one_verb_document, say
 from app.calls import CallStore
 from app.job_queue import JobQueue
 from app.queue_service import CallState, QueueService
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 WHISPER_URL = "/voice/whisper"
 DIAL_RESULT_URL = "/voice/dial-result"
-WAIT_URL = "/voice/wait"
 
 
 def _with_agent(path: str, agent_id: str) -> str:
@@ -55,7 +54,8 @@ class HandoffFlow:
     def connect(self, params: VoiceRequest, agent_id: str) -> str:
         """The caller's call, moved here by the worker: ring the agent, who hears the whisper
         on answering. Anything but "offered to this agent" goes back to waiting."""
-        queue = self._config.queue_for_number(params.To)
+        ctx = self._context(params)
+        queue = ctx.queue
         position = self._queue.position(queue, params.CallSid)
         agent = self._agents.get(agent_id)
         if (
@@ -71,9 +71,8 @@ class HandoffFlow:
                 position.agent_id,
             )
             return one_verb_document(VoiceResponse.redirect, WAIT_URL)
-        lang, language = self._language(params)
         response = VoiceResponse()
-        response.say(lang.prompts.connecting_to_agent, voice=lang.voice, language=language)
+        say(response, ctx, ctx.lang.prompts.connecting_to_agent)
         # answerOnBridge: the caller hears ringing, not silence, until the agent has heard
         # the whisper and is put through.
         dial = Dial(
@@ -95,40 +94,42 @@ class HandoffFlow:
         if agent is None or record is None:
             log.warning("whisper for unknown call %s or agent %s", caller_sid, agent_id)
             return one_verb_document(VoiceResponse.hangup)
+        # The agent's leg did not dial the queue's number: the caller's record says which
+        # queue and language.
         queue = self._config.queue_named(record.queue)
-        lang = self._config.language(record.language)
+        ctx = call_context(self._config, queue, record.language)
         response = VoiceResponse()
         waited = self._queue.connect(queue, caller_sid, agent_id)
         if waited is None:
             # The caller hung up, or the offer lapsed and went to someone else.
-            response.say(lang.prompts.whisper_caller_gone, voice=lang.voice)
+            say(response, ctx, ctx.lang.prompts.whisper_caller_gone)
             response.hangup()
             return str(response)
         now = self._clock()
-        self._calls.note_answered(caller_sid, agent_id, waited, now)
+        self._calls.note_answered(caller_sid, agent_id, waited)
         if record.first_announced_wait is not None:
             self._accuracy.record(queue.name, record.first_announced_wait, waited, now)
         log.info("call %s answered by %s after %.0f s", caller_sid, agent_id, waited)
         sentences = speech.whisper_sentences(
-            lang,
-            record.language,
+            ctx.lang,
+            ctx.language,
             verified_name=record.customer_name if record.verification == "verified" else None,
             reason=record.reason,
             waited_seconds=waited,
         )
         for sentence in sentences:
-            response.say(sentence, voice=lang.voice, language=record.language)
+            say(response, ctx, sentence)
         return str(response)
 
     def dial_result(self, params: DialResult, agent_id: str) -> str:
         """The attempt to reach the agent is over. If they talked, the call is done; if the
         agent never answered, the caller goes back to the front and hears they are next."""
-        queue = self._config.queue_for_number(params.To)
-        lang, language = self._language(params)
+        ctx = self._context(params)
+        queue = ctx.queue
         response = VoiceResponse()
         position = self._queue.position(queue, params.CallSid)
         if position.state is CallState.serving:
-            response.say(lang.prompts.call_with_agent_ended, voice=lang.voice, language=language)
+            say(response, ctx, ctx.lang.prompts.call_with_agent_ended)
             response.hangup()
             return str(response)
         # "canceled": the caller hung up while it rang, which is not the agent's doing.
@@ -145,16 +146,16 @@ class HandoffFlow:
                 params.CallSid,
                 params.DialCallStatus,
             )
-            response.say(lang.prompts.agent_did_not_answer, voice=lang.voice, language=language)
+            say(response, ctx, ctx.lang.prompts.agent_did_not_answer)
             self._jobs.dispatch_soon(queue.name)
         response.redirect(WAIT_URL)
         return str(response)
 
-    def _language(self, params: VoiceRequest):
+    def _context(self, params: VoiceRequest) -> CallContext:
+        """The caller's leg: its queue from the dialled number, in the call's language."""
         record = self._calls.get(params.CallSid)
         queue = self._config.queue_for_number(params.To)
-        code = record.language if record else queue.language
-        return self._config.language(code), code
+        return call_context(self._config, queue, record.language if record else None)
 
 
 def _ring(dial: Dial, agent: Agent, whisper_url: str) -> None:
