@@ -262,3 +262,29 @@ def test_the_operator_page_is_for_supervisors_and_measures_announced_waits(
         "carol": "away",
     }
     assert overview["accuracy"]["mean_error"] == pytest.approx(120)
+
+
+def test_oversized_wrap_up_notes_are_refused_and_nothing_is_saved(
+    app,
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    alice = Console(app, "alice")
+    alice.set_state("available")
+    put_through(twilio, services, support, twilio_rest, call, "alice")
+    call.hang_up()
+    form = {"csrf_token": alice.csrf, "disposition": "resolved", "then": "available"}
+    too_long = alice.client.post(
+        f"/agent/calls/{call.sid}/wrap-up", data=form | {"notes": "x" * 2001}
+    )
+    assert too_long.status_code == 400
+    assert "limited to 2000 characters" in too_long.get_data(as_text=True)
+    huge = alice.client.post(
+        f"/agent/calls/{call.sid}/wrap-up", data=form | {"notes": "x" * 70_000}
+    )
+    assert huge.status_code == 413
+    assert services.history.contact(call.sid).wrap_up is None
+    assert alice.state()["state"] == "wrap_up"
