@@ -26,6 +26,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings: Settings = test_config.get("SETTINGS") or load_settings()
     operator_config = load_operator_config(settings.operator_file, settings.queues_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # twilio-python logs every REST request's headers at INFO (the worker's calls).
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     app = Flask(__name__)
     console = operator_config.operator.agent_console
@@ -45,10 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(test_config)
 
-    from app import services
+    from app import bootstrap
     from app.web import agent, health, operator, voice
 
-    services.init_app(app)
+    bootstrap.init_app(app)
     app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)

@@ -4,7 +4,6 @@ were offered to them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from app.agents import Agent, AgentDirectory
 from app.calls import CallRecord, CallStore, Handoff, TranscriptEntry
 from app.history import NOTES_MAX_CHARS, Contact, ContactHistory, Outcome, WrapUp, summary_of
 from app.job_queue import JobQueue
-from app.queue_service import AgentState, AgentStatus, QueueService
+from app.queue_service import AgentState, AgentStatus, Clock, QueueService
 from app.settings import OperatorConfig
 
 # Dialogue slots worth showing the agent, with their labels (never a secret: the dialogue
@@ -53,41 +52,32 @@ class ScreenPop:
     wrap_up: WrapUp | None
 
 
+@dataclass(frozen=True)
 class AgentDesk:
-    def __init__(
-        self,
-        config: OperatorConfig,
-        queue_service: QueueService,
-        calls: CallStore,
-        agents: AgentDirectory,
-        history: ContactHistory,
-        jobs: JobQueue,
-        clock: Callable[[], float],
-    ) -> None:
-        self._config = config
-        self._queue = queue_service
-        self._calls = calls
-        self._agents = agents
-        self._history = history
-        self._jobs = jobs
-        self._clock = clock
+    config: OperatorConfig
+    queue_service: QueueService
+    calls: CallStore
+    agents: AgentDirectory
+    history: ContactHistory
+    jobs: JobQueue
+    clock: Clock
 
     @property
     def dispositions(self) -> list[str]:
-        return self._config.operator.agent_console.dispositions
+        return self.config.operator.agent_console.dispositions
 
     def status(self, agent: Agent) -> AgentStatus:
-        return self._queue.agent(self._config.queue_named(agent.queue), agent.id)
+        return self.queue_service.agent(self.config.queue_named(agent.queue), agent.id)
 
     def set_state(self, agent: Agent, wanted: AgentState) -> AgentStatus | None:
         """Available or away. None while a call is being put through, is in progress or
         is still to be wrapped up."""
-        queue = self._config.queue_named(agent.queue)
-        if self._queue.agent(queue, agent.id).state is AgentState.wrap_up:
+        queue = self.config.queue_named(agent.queue)
+        if self.queue_service.agent(queue, agent.id).state is AgentState.wrap_up:
             return None
-        status = self._queue.set_agent_state(queue, agent.id, wanted)
+        status = self.queue_service.set_agent_state(queue, agent.id, wanted)
         if status is not None and status.state is AgentState.available:
-            self._jobs.dispatch_soon(queue.name)
+            self.jobs.dispatch_soon(queue.name)
         return status
 
     def screen_pop(self, agent: Agent, call_sid: str) -> ScreenPop:
@@ -95,14 +85,14 @@ class AgentDesk:
         contacts. Raises NotYourCall for any other call."""
         record, handoff = self._own_call(agent, call_sid)
         customer_account = record.verified_account if record.verification == "verified" else None
-        earlier = self._history.earlier_contacts(
+        earlier = self.history.earlier_contacts(
             customer_account,
             record.caller or None,
             before_call=call_sid,
-            now=self._clock(),
-            limit=self._config.operator.agent_console.contacts_shown,
+            now=self.clock(),
+            limit=self.config.operator.agent_console.contacts_shown,
         )
-        contact = self._history.contact(call_sid)
+        contact = self.history.contact(call_sid)
         summary = record.dialogue.get("summary")
         return ScreenPop(
             call_sid=call_sid,
@@ -118,7 +108,7 @@ class AgentDesk:
                 for slot, label in DETAIL_SLOTS.items()
                 if record.dialogue.get(slot) not in (None, "")
             },
-            transcript=self._calls.transcript(call_sid),
+            transcript=self.calls.transcript(call_sid),
             started_at=record.started_at,
             waited_seconds=handoff.waited_seconds,
             answered=handoff.answered_by == agent.id,
@@ -146,10 +136,10 @@ class AgentDesk:
             raise WrapUpRefused(f"notes are limited to {NOTES_MAX_CHARS} characters")
         if then not in (AgentState.available, AgentState.away):
             raise WrapUpRefused("after wrap-up, choose available or away")
-        now = self._clock()
-        contact = self._history.contact(call_sid)
+        now = self.clock()
+        contact = self.history.contact(call_sid)
         summary = contact.call if contact else summary_of(record, handoff, Outcome.answered, now)
-        self._history.record_wrap_up(
+        self.history.record_wrap_up(
             summary,
             WrapUp(
                 agent_id=agent.id,
@@ -159,16 +149,16 @@ class AgentDesk:
                 at=now,
             ),
         )
-        queue = self._config.queue_named(agent.queue)
-        status = self._queue.agent(queue, agent.id)
+        queue = self.config.queue_named(agent.queue)
+        status = self.queue_service.agent(queue, agent.id)
         if status.state is AgentState.wrap_up and status.call_sid == call_sid:
-            status = self._queue.set_agent_state(queue, agent.id, then) or status
+            status = self.queue_service.set_agent_state(queue, agent.id, then) or status
             if status.state is AgentState.available:
-                self._jobs.dispatch_soon(queue.name)
+                self.jobs.dispatch_soon(queue.name)
         return status
 
     def _own_call(self, agent: Agent, call_sid: str) -> tuple[CallRecord, Handoff]:
-        record = self._calls.get(call_sid)
-        if record is None or not self._calls.was_offered_to(call_sid, agent.id):
+        record = self.calls.get(call_sid)
+        if record is None or not self.calls.was_offered_to(call_sid, agent.id):
             raise NotYourCall(call_sid)
-        return record, self._calls.handoff(call_sid)
+        return record, self.calls.handoff(call_sid)

@@ -18,6 +18,7 @@ from typing import Any
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.customers import CustomerStore, SecretKind
 from app.dialogue_client import DialogueTurn, DialogueUnavailable, RasaClient
+from app.queue_service import Clock
 from app.settings import AssistantSettings
 from app.verification_limits import VerificationLimits
 
@@ -78,49 +79,41 @@ def verification_message(outcome: str, method: str) -> str:
     return f"/verification_result{entities}"
 
 
+@dataclass(frozen=True)
 class Assistant:
-    def __init__(
-        self,
-        client: RasaClient,
-        customers: CustomerStore,
-        calls: CallStore,
-        settings: AssistantSettings,
-        limits: VerificationLimits,
-        clock: Any,
-    ) -> None:
-        self._client = client
-        self._customers = customers
-        self._calls = calls
-        self._settings = settings
-        self._limits = limits
-        self._clock = clock
+    client: RasaClient
+    customers: CustomerStore
+    calls: CallStore
+    settings: AssistantSettings
+    limits: VerificationLimits
+    clock: Clock
 
     @property
     def available(self) -> bool:
-        return self._settings.enabled and not self._client.breaker.is_open
+        return self.settings.enabled and not self.client.breaker.is_open
 
     def converse(
         self, record: CallRecord, message: str, facts: dict[str, Any], *, from_app: bool = False
     ) -> AssistantResponse:
         """Send one caller message (or an app message such as a verification outcome) and
         decide what happens next. Rasa unavailable: the keypad menu, place untouched."""
-        if not self._settings.enabled:
+        if not self.settings.enabled:
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
         if not from_app:
             # A leading "/" makes Rasa skip NLU and take the text as an intent with
             # entities: only the app may speak that way (e.g. verification outcomes).
             message = message.lstrip("/ ")
         try:
-            turn = self._client.turn(record.call_sid, message, {"call": facts})
+            turn = self.client.turn(record.call_sid, message, {"call": facts})
         except DialogueUnavailable as exc:
             log.warning("assistant unavailable for %s (%s): keypad menu", record.call_sid, exc)
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
         record = self._remember(record, turn)
         response = self._interpret(record, turn)
         for text in response.says:
-            self._calls.add_to_transcript(
+            self.calls.add_to_transcript(
                 record.call_sid,
-                TranscriptEntry(at=self._clock(), speaker="assistant", text=text),
+                TranscriptEntry(at=self.clock(), speaker="assistant", text=text),
             )
         return response
 
@@ -135,20 +128,20 @@ class Assistant:
         attempts = record.verification_attempts + 1
         # Locked across calls too: the account's recent failures count, whoever made them.
         customer = None
-        if self._limits.exhausted(account):
+        if self.limits.exhausted(account):
             outcome = "locked"
-        elif (customer := self._customers.verify(account, kind, value)) is not None:
+        elif (customer := self.customers.verify(account, kind, value)) is not None:
             outcome = "verified"
-            self._limits.clear(account)
+            self.limits.clear(account)
         else:
-            failures = self._limits.note_failure(account)
-            locked = max(attempts, failures) >= self._settings.max_verification_attempts
+            failures = self.limits.note_failure(account)
+            locked = max(attempts, failures) >= self.settings.max_verification_attempts
             outcome = "locked" if locked else "failed"
         log.info("call %s verification by %s: %s", record.call_sid, kind, outcome)
-        self._calls.add_to_transcript(
+        self.calls.add_to_transcript(
             record.call_sid,
             TranscriptEntry(
-                at=self._clock(),
+                at=self.clock(),
                 speaker="caller",
                 text=f"[{kind.value} entered: {outcome}]",
                 input="dtmf",
@@ -167,7 +160,7 @@ class Assistant:
         )
 
     def account_hint(self, caller: str | None) -> str | None:
-        customer = self._customers.by_phone(caller)
+        customer = self.customers.by_phone(caller)
         return customer.account_number if customer else None
 
     def _remember(self, record: CallRecord, turn: DialogueTurn) -> CallRecord:

@@ -5,43 +5,31 @@ because pairing a caller with an agent is one atomic queue script."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
+from app import twiml
 from app.agents import AgentDirectory
 from app.calls import CallStore
-from app.queue_service import Offer, QueueService
+from app.queue_service import Clock, Offer, QueueService
 from app.settings import QueueSettings
 from app.telephony import Telephony
+from app.voice_reply import Route
 
 log = logging.getLogger(__name__)
 
-CONNECT_URL = "/voice/connect"
 # The caller is leased to the agent for the ring time plus this: the whisper, Twilio's
 # requests and a slow REST answer. A lease that lapses puts the caller back at the front.
 LEASE_ALLOWANCE_SECONDS = 30
 
 
-def connect_url(public_base_url: str, agent_id: str) -> str:
-    return f"{public_base_url}{CONNECT_URL}?{urlencode({'agent': agent_id})}"
-
-
+@dataclass(frozen=True)
 class Dispatcher:
-    def __init__(
-        self,
-        queue_service: QueueService,
-        calls: CallStore,
-        agents: AgentDirectory,
-        telephony: Telephony,
-        public_base_url: str,
-        clock: Callable[[], float],
-    ) -> None:
-        self._queue = queue_service
-        self._calls = calls
-        self._agents = agents
-        self._telephony = telephony
-        self._base_url = public_base_url
-        self._clock = clock
+    queue_service: QueueService
+    calls: CallStore
+    agents: AgentDirectory
+    telephony: Telephony
+    public_base_url: str
+    clock: Clock
 
     def dispatch(self, queue: QueueSettings) -> list[Offer]:
         """Offer waiting callers to available agents until one side runs out. Returns the
@@ -49,33 +37,34 @@ class Dispatcher:
         the caller back at the front (`TelephonyUnavailable` propagates, for a retry)."""
         lease = queue.agent_ring_seconds + LEASE_ALLOWANCE_SECONDS
         moved: list[Offer] = []
-        while (offer := self._queue.dispatch(queue, lease)) is not None:
+        while (offer := self.queue_service.dispatch(queue, lease)) is not None:
             if self._put_through(queue, offer):
                 moved.append(offer)
         return moved
 
     def _put_through(self, queue: QueueSettings, offer: Offer) -> bool:
-        if self._agents.get(offer.agent_id) is None:
+        if self.agents.get(offer.agent_id) is None:
             # Signed in, then removed from the agents file: never ring them again.
             log.warning("agent %s is no longer in the agents file", offer.agent_id)
-            self._queue.requeue_front(queue, offer.call_sid, offer.agent_id)
+            self.queue_service.requeue_front(queue, offer.call_sid, offer.agent_id)
             return False
         # Recorded before the call moves, so the agent's screen can show the caller while
         # their phone rings.
-        self._calls.note_offer(offer.call_sid, offer.agent_id, self._clock())
+        self.calls.note_offer(offer.call_sid, offer.agent_id, self.clock())
         try:
-            live = self._telephony.redirect(
-                offer.call_sid, connect_url(self._base_url, offer.agent_id)
-            )
+            connect = twiml.url(self.public_base_url, Route.connect, agent_id=offer.agent_id)
+            live = self.telephony.redirect(offer.call_sid, connect)
         except Exception:
             # Not the agent's doing: both go back as they were, and the job is retried.
-            self._queue.requeue_front(queue, offer.call_sid, offer.agent_id, agent_available=True)
+            self.queue_service.requeue_front(
+                queue, offer.call_sid, offer.agent_id, agent_available=True
+            )
             raise
         if not live:
             # Twilio says the call is over: treat it as ended now (its place is held for the
             # grace period, and the agent is free) rather than wait for its status callback.
             log.info("call %s ended before it could be put through", offer.call_sid)
-            self._queue.end_call(queue, offer.call_sid)
+            self.queue_service.end_call(queue, offer.call_sid)
             return False
         log.info(
             "call %s (ticket %s) offered to agent %s",

@@ -12,7 +12,7 @@ from app.agents import AgentDirectory
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig
 from app.wait_accuracy import AccuracySummary, WaitAccuracy
-from app.wait_estimate import estimate_wait_seconds
+from app.wait_estimate import estimate_for
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,7 @@ def queue_overviews(
                 agents=lines,
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
-                wait_for_new_caller=estimate_wait_seconds(
-                    snapshot.line_length,
-                    snapshot.handle_times,
-                    snapshot.agents_working,
-                    queue.estimate_min_samples,
-                ),
+                wait_for_new_caller=estimate_for(snapshot, queue, snapshot.line_length),
                 accuracy=accuracy.summary(queue.name, since=clock() - 7 * 86400),
             )
         )

@@ -6,10 +6,11 @@ Twilio about calls that have gone quiet and ends those that are over."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from app.call_flow import CallFlow
+from app.call_end import CallEnd
 from app.calls import CallStore
+from app.queue_service import Clock
 from app.settings import OperatorConfig
 from app.telephony import LIVE_STATUSES, Telephony
 
@@ -20,35 +21,28 @@ log = logging.getLogger(__name__)
 QUIET_AFTER_SECONDS = 5 * 60
 
 
+@dataclass(frozen=True)
 class StaleCallSweeper:
-    def __init__(
-        self,
-        config: OperatorConfig,
-        calls: CallStore,
-        call_flow: CallFlow,
-        telephony: Telephony,
-        clock: Callable[[], float],
-    ) -> None:
-        self._config = config
-        self._calls = calls
-        self._call_flow = call_flow
-        self._telephony = telephony
-        self._clock = clock
+    config: OperatorConfig
+    calls: CallStore
+    call_end: CallEnd
+    telephony: Telephony
+    clock: Clock
 
     def sweep(self) -> int:
         """Ask Twilio about quiet calls; end the ones that are over. Returns how many."""
-        now = self._clock()
+        now = self.clock()
         ended = 0
-        for call_sid in self._calls.quiet_since(now - QUIET_AFTER_SECONDS):
-            status = self._telephony.call_status(call_sid)
+        for call_sid in self.calls.quiet_since(now - QUIET_AFTER_SECONDS):
+            status = self.telephony.call_status(call_sid)
             if status in LIVE_STATUSES:
-                self._calls.seen(call_sid, now)
+                self.calls.seen(call_sid, now)
                 continue
-            record = self._calls.get(call_sid)
+            record = self.calls.get(call_sid)
             if record is None:
-                self._calls.forget_seen(call_sid)
+                self.calls.forget_seen(call_sid)
                 continue
-            outcome = self._call_flow.end(self._config.queue_named(record.queue), call_sid)
+            outcome = self.call_end.end(self.config.queue_named(record.queue), call_sid)
             log.warning(
                 "call %s ended without a status callback (Twilio: %s): %s",
                 call_sid,

@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from statistics import fmean
 
+from app.queue_service import QueueSnapshot
+from app.settings import QueueSettings
+
 
 def estimate_wait_seconds(
     people_ahead: int,
@@ -37,3 +40,13 @@ def estimate_wait_seconds(
     if mean_handle <= 0:
         return None
     return (people_ahead + 1) * mean_handle / agents_working
+
+
+def estimate_for(snapshot: QueueSnapshot, queue: QueueSettings, people_ahead: int) -> float | None:
+    """The estimate for a caller in `queue`, from its current snapshot and settings."""
+    return estimate_wait_seconds(
+        people_ahead,
+        snapshot.handle_times,
+        agents_working=snapshot.agents_working,
+        min_samples=queue.estimate_min_samples,
+    )

@@ -238,7 +238,7 @@ def _cpu(result: LatencyResult) -> str:
 
 _APP_ADDS = """\
 What (a) adds to a Rasa turn, in the order it happens (app/twilio_webhook.py,
-app/call_flow.py `turn`, app/assistant.py, app/dialogue_client.py):
+app/conversation.py `turn`, app/assistant.py, app/dialogue_client.py):
 
 1. **Twilio signature check**: HMAC-SHA1 of the public URL and every form field
    (`RequestValidator`), then the form validated into `GatherResult` (pydantic).

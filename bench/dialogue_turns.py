@@ -27,10 +27,11 @@ from urllib.parse import quote
 import requests
 from twilio.request_validator import RequestValidator
 
-from app.call_flow import MENU_URL, SECRET_URL, TURN_URL
 from app.http_sessions import SessionPerThread
 from app.simulator import twiml
 from app.simulator.call import HttpTransport, new_call_sid
+from app.twiml import path
+from app.voice_reply import Route
 from bench.dialogue_stack import ACCOUNT_SID, AUTH_TOKEN, PHASE_HEADER, Stack
 
 APP, REST, REST_TRACKER, TWILIO_VOICE = "app", "rest", "rest+tracker", "twilio_voice"
@@ -116,15 +117,15 @@ def speech(utterance: str) -> dict[str, str]:
 
 
 def app_outcome(body: str) -> str:
-    """What the caller does next, read from the app's TwiML (call_flow._render)."""
+    """What the caller does next, read from the app's TwiML (app/conversation.py)."""
     verbs = twiml.parse(body)
     gather = next((verb for verb in verbs if isinstance(verb, twiml.Gather)), None)
     if gather is not None:
-        if gather.action == MENU_URL:
+        if gather.action == path(Route.menu):
             return "keypad_menu"
-        if gather.action == SECRET_URL:
+        if gather.action == path(Route.secret):
             return "secret"
-        if gather.action == TURN_URL:
+        if gather.action == path(Route.turn):
             # An open question listens for one key (0) or speech; a number waits for '#'.
             return "listen" if gather.num_digits == 1 else "digits"
         return f"gather {gather.action}"
@@ -158,9 +159,11 @@ class AppChannel:
 
     def turn(self, conversation: Conversation, utterance: str, phase: str) -> Turn:
         form = twilio_form(conversation, self._called, "in-progress") | speech(utterance)
-        headers = self._signer.headers(TURN_URL, form) | {PHASE_HEADER: phase}
+        headers = self._signer.headers(path(Route.turn), form) | {PHASE_HEADER: phase}
         try:
-            (status, body), ms = _timed(lambda: self._transport.post(TURN_URL, form, headers))
+            (status, body), ms = _timed(
+                lambda: self._transport.post(path(Route.turn), form, headers)
+            )
             if status != 200:
                 raise RuntimeError(f"HTTP {status}: {body[:300]}")
             outcome = app_outcome(body)

@@ -2,7 +2,7 @@
 intents a caller opens with (why they call, and "how long"), the same few of each intent.
 
 Examples that ask for a person are left out: the app answers those itself, without Rasa
-(call_flow.wants_a_person), so they would not measure a dialogue turn.
+(conversation.wants_a_person), so they would not measure a dialogue turn.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from app.call_flow import wants_a_person
+from app.conversation import wants_a_person
 from app.settings import REPO_ROOT
 
 NLU_DIR = REPO_ROOT / "nlu_data"

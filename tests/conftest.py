@@ -19,8 +19,8 @@ import responses
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.bootstrap import Services
 from app.queue_service import QueueService
-from app.services import Services
 from app.settings import (
     QUEUE_DIR,
     AppEnv,

@@ -66,7 +66,7 @@ class FullStack:
                 "worker",
                 "--with-scheduler",
                 "--worker-class",
-                "rq.worker.SimpleWorker",
+                "app.worker.AppWorker",
                 "--url",
                 self._env["REDIS_URL"],
                 "dispatch",

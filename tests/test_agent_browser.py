@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import responses
 from flask import Flask
-from rq import SimpleWorker
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -21,10 +20,10 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from app import jobs
+from app.bootstrap import Services
 from app.queue_service import AgentState
-from app.services import Services
 from app.simulator.call import HttpTransport, SimulatedTwilio
+from app.worker import AppWorker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER
 from tests.test_assistant_with_rasa import MARIA, verify_by_pin
 from tests.test_handoff import agent_leg, dial_result, redirected_to, says
@@ -98,13 +97,8 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
         verify_by_pin(call, MARIA["account"], MARIA["pin"])
 
         # The worker: the jobs enqueued when the agent went available and the caller came.
-        jobs.use_services(services)
-        try:
-            assert SimpleWorker([services.jobs.rq_queue], connection=services.redis).work(
-                burst=True
-            )
-        finally:
-            jobs.use_services(None)
+        worker = AppWorker([services.jobs.rq_queue], connection=services.redis, app=rasa_app)
+        assert worker.work(burst=True)
         connect_url = redirected_to(rest)[call.sid]
     twilio.close()
 

@@ -9,8 +9,8 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 
+from app.bootstrap import Services
 from app.queue_service import AgentState
-from app.services import Services
 from app.settings import QueueSettings
 from app.simulator.call import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER, Clock

@@ -22,7 +22,7 @@ MARIA = {"phone": "+14155550101", "account": "10234567", "pin": "4821", "name": 
 
 def record_of(app: Flask, call: SimulatedCall) -> tuple[CallRecord, list[TranscriptEntry]]:
     with app.app_context():
-        from app.services import get_services
+        from app.bootstrap import get_services
 
         services = get_services()
         record = services.calls.get(call.sid)

@@ -19,9 +19,9 @@ from rq import Queue
 from werkzeug.serving import make_server
 
 from app.agents import hash_password
+from app.bootstrap import build_services
 from app.job_queue import DISPATCH_QUEUE
 from app.queue_service import AgentState, QueueService
-from app.services import build_services
 from app.settings import REPO_ROOT, AppEnv, OperatorConfig, QueueSettings, Settings
 from app.simulator.call import new_call_sid
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
@@ -186,7 +186,7 @@ def test_two_rq_worker_processes_never_double_assign(
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
     }
     rq = [Path(sys.executable).with_name("rq"), "worker", "--burst", "--url", redis_url]
-    rq += ["--worker-class", "rq.worker.SimpleWorker", DISPATCH_QUEUE]
+    rq += ["--worker-class", "app.worker.AppWorker", DISPATCH_QUEUE]
     logs_out = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
     workers = [
         subprocess.Popen(

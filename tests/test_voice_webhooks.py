@@ -85,7 +85,7 @@ def test_pressing_zero_at_the_greeting_asks_for_a_person(twilio: SimulatedTwilio
     call.press("0")
     assert "next available person" in call.heard_since(mark)
     with app.app_context():
-        from app.services import get_services
+        from app.bootstrap import get_services
 
         assert get_services().calls.get(call.sid).wants_agent is True
 
@@ -106,7 +106,7 @@ def test_with_the_assistant_down_the_keypad_menu_records_the_reason_and_keeps_th
     assert "noted that for the agent" in call.heard_since(mark)
     assert call.gather is not None and call.gather.input == {"dtmf"}  # waiting
     with app.app_context():
-        from app.services import get_services
+        from app.bootstrap import get_services
 
         record = get_services().calls.get(call.sid)
         transcript = get_services().calls.transcript(call.sid)
@@ -320,7 +320,7 @@ def test_oversized_fields_are_refused_with_413(twilio: SimulatedTwilio, app) -> 
     code, _ = twilio.post("/voice/turn", call.base_params() | {"SpeechResult": "word " * 1000})
     assert code == 413
     with app.app_context():
-        from app.services import get_services
+        from app.bootstrap import get_services
 
         assert get_services().calls.transcript(call.sid) == []
 
@@ -416,7 +416,7 @@ def test_a_spoken_pin_is_redacted_before_it_is_kept(twilio: SimulatedTwilio, app
     call = twilio.dial("+14155550101", SUPPORT_NUMBER)
     call.say("my account is 10234567 and my pin is 4 8 2 1")
     with app.app_context():
-        from app.services import get_services
+        from app.bootstrap import get_services
 
         transcript = get_services().calls.transcript(call.sid)
     assert transcript[0].text == "my account is 10234567 and my pin is [redacted]"

@@ -28,7 +28,7 @@ from flask import (
 from app.agent_desk import NotYourCall, WrapUpRefused
 from app.agent_sessions import AgentSessions
 from app.queue_service import AgentState, AgentStatus
-from app.services import get_services
+from app.bootstrap import get_services
 
 bp = Blueprint(
     "agent",

@@ -7,7 +7,7 @@ import time
 import redis
 from flask import Blueprint, Response, jsonify
 
-from app.services import Services, get_services
+from app.bootstrap import Services, get_services
 
 bp = Blueprint("health", __name__)
 

@@ -1,5 +1,6 @@
 """Twilio voice webhooks. `/voice/incoming` and `/voice/status` are the fixed interfaces a
-Twilio number points at; the others are reached only through TwiML the app returns."""
+Twilio number points at; the others are reached only through TwiML the app returns. Paths
+come from `app.twiml`, which writes every URL Twilio is given."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from flask import Blueprint, Response, abort, jsonify, request
 
 from app.agents import AGENT_ID_PATTERN
-from app.services import get_services
+from app.bootstrap import get_services
 from app.twilio_webhook import (
     AgentLegRequest,
     DialResult,
@@ -16,12 +17,14 @@ from app.twilio_webhook import (
     VoiceRequest,
     twilio_webhook,
 )
+from app.twiml import path, render
+from app.voice_reply import Reply, Route
 
-bp = Blueprint("voice", __name__, url_prefix="/voice")
+bp = Blueprint("voice", __name__)
 
 
-def _twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
+def _twiml(reply: Reply) -> Response:
+    return Response(render(reply), mimetype="text/xml")
 
 
 def _agent_id() -> str:
@@ -34,60 +37,60 @@ def _agent_id() -> str:
     return agent_id
 
 
-@bp.post("/incoming")
+@bp.post(path(Route.incoming))
 @twilio_webhook(VoiceRequest)
 def incoming(params: VoiceRequest) -> Response:
-    return _twiml(get_services().call_flow.incoming(params))
+    return _twiml(get_services().arrival.incoming(params))
 
 
-@bp.post("/turn")
+@bp.post(path(Route.turn))
 @twilio_webhook(GatherResult)
 def turn(params: GatherResult) -> Response:
-    return _twiml(get_services().call_flow.turn(params))
+    return _twiml(get_services().conversation.turn(params))
 
 
-@bp.post("/secret")
+@bp.post(path(Route.secret))
 @twilio_webhook(GatherResult)
 def secret(params: GatherResult) -> Response:
-    return _twiml(get_services().call_flow.secret(params))
+    return _twiml(get_services().conversation.secret(params))
 
 
-@bp.post("/menu")
+@bp.post(path(Route.menu))
 @twilio_webhook(GatherResult)
 def menu(params: GatherResult) -> Response:
-    return _twiml(get_services().call_flow.menu(params))
+    return _twiml(get_services().conversation.menu(params))
 
 
-@bp.post("/wait")
+@bp.post(path(Route.wait))
 @twilio_webhook(VoiceRequest)
 def wait(params: VoiceRequest) -> Response:
-    return _twiml(get_services().call_flow.wait(params))
+    return _twiml(get_services().wait_loop.round(params))
 
 
-@bp.post("/status")
+@bp.post(path(Route.status))
 @twilio_webhook(VoiceRequest)
 def status(params: VoiceRequest) -> Response:
-    get_services().call_flow.ended(params)
+    get_services().call_end.status_changed(params)
     return Response(status=204)
 
 
 # Hand-off to an agent: reached only through the REST redirect a worker makes and the
-# TwiML below (app/handoff.py).
+# TwiML of the hand-off (app/handoff.py).
 
 
-@bp.post("/connect")
+@bp.post(path(Route.connect))
 @twilio_webhook(VoiceRequest)
 def connect(params: VoiceRequest) -> Response:
     return _twiml(get_services().handoff.connect(params, _agent_id()))
 
 
-@bp.post("/whisper")
+@bp.post(path(Route.whisper))
 @twilio_webhook(AgentLegRequest)
 def whisper(params: AgentLegRequest) -> Response:
     return _twiml(get_services().handoff.whisper(params, _agent_id()))
 
 
-@bp.post("/dial-result")
+@bp.post(path(Route.dial_result))
 @twilio_webhook(DialResult)
 def dial_result(params: DialResult) -> Response:
     return _twiml(get_services().handoff.dial_result(params, _agent_id()))

@@ -1,9 +1,10 @@
-"""Wiring: one place that builds the adapters (Redis, the queue scripts, the call store) and
-the use cases on top, once per app. Views and jobs reach them through `get_services()`."""
+"""Wiring: the one place that builds the adapters (Redis, the queue scripts, the call store,
+Rasa's client, Twilio's REST client) and the use cases on top, once per app. Web views and
+worker jobs both reach them through `get_services()` (the worker runs its jobs inside the
+app: `app.worker`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -11,21 +12,24 @@ from flask import Flask, current_app
 
 from app.agent_desk import AgentDesk
 from app.agents import AgentDirectory
+from app.arrival import Arrival
 from app.assistant import Assistant
-from app.call_flow import CallFlow
+from app.call_end import CallEnd
 from app.calls import CallStore
+from app.conversation import Conversation
 from app.customers import CustomerStore
 from app.dialogue_client import RasaClient
 from app.dispatch import Dispatcher
-from app.handoff import HandoffFlow
+from app.handoff import AgentHandoff
 from app.history import ContactHistory
 from app.job_queue import JobQueue
-from app.queue_service import QueueService
+from app.queue_service import Clock, QueueService
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
 from app.verification_limits import VerificationLimits
 from app.wait_accuracy import WaitAccuracy
+from app.wait_loop import WaitLoop
 
 _EXTENSION = "queue_assistant"
 
@@ -38,8 +42,11 @@ class Services:
     queue: QueueService
     calls: CallStore
     dialogue: RasaClient
-    call_flow: CallFlow
-    handoff: HandoffFlow
+    arrival: Arrival
+    conversation: Conversation
+    wait_loop: WaitLoop
+    call_end: CallEnd
+    handoff: AgentHandoff
     agents: AgentDirectory
     agent_desk: AgentDesk
     history: ContactHistory
@@ -47,6 +54,11 @@ class Services:
     dispatcher: Dispatcher
     stale_calls: StaleCallSweeper
     wait_accuracy: WaitAccuracy
+
+    def close(self) -> None:
+        """Close what the services opened (Redis's pool, Rasa's HTTP sessions)."""
+        self.dialogue.close()
+        self.redis.close()
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -57,9 +69,7 @@ def connect_redis(url: str) -> redis.Redis:
     )
 
 
-def build_services(
-    settings: Settings, config: OperatorConfig, clock: Callable[[], float]
-) -> Services:
+def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> Services:
     client = connect_redis(settings.redis_url)
     queue = QueueService(client, clock=clock)
     calls = CallStore(client)
@@ -81,8 +91,10 @@ def build_services(
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
     telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
-    call_flow = CallFlow(config, queue, calls, assistant, history, jobs, clock)
     accuracy = WaitAccuracy(client)
+    arrival = Arrival(config, queue, calls, jobs, clock)
+    wait_loop = WaitLoop(config, queue, calls, arrival, clock)
+    call_end = CallEnd(config, queue, calls, history, clock)
     return Services(
         settings=settings,
         config=config,
@@ -90,14 +102,17 @@ def build_services(
         queue=queue,
         calls=calls,
         dialogue=dialogue,
-        call_flow=call_flow,
-        handoff=HandoffFlow(config, queue, calls, agents, jobs, accuracy, clock),
+        arrival=arrival,
+        conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
+        wait_loop=wait_loop,
+        call_end=call_end,
+        handoff=AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock),
         agents=agents,
         agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
         history=history,
         jobs=jobs,
         dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),
-        stale_calls=StaleCallSweeper(config, calls, call_flow, telephony, clock),
+        stale_calls=StaleCallSweeper(config, calls, call_end, telephony, clock),
         wait_accuracy=accuracy,
     )
 
@@ -109,4 +124,5 @@ def init_app(app: Flask) -> None:
 
 
 def get_services() -> Services:
-    return current_app.extensions[_EXTENSION]
+    services: Services = current_app.extensions[_EXTENSION]
+    return services

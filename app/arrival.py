@@ -1,0 +1,142 @@
+"""A call arrives (or Twilio retries the request): its place is taken, restored or kept, its
+record started, and the caller greeted with the guaranteed place, the people ahead, the
+wait and the way to a person. Closed hours: new callers hear the hours and are not queued."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app import business_hours, listening, speech
+from app.call_context import CallContext, call_context
+from app.calls import CallRecord, CallStore
+from app.job_queue import JobQueue
+from app.queue_service import AgentState, Clock, QueueService, QueueSnapshot, Slot, SlotOutcome
+from app.settings import OperatorConfig
+from app.twilio_webhook import VoiceRequest
+from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, says
+from app.wait_estimate import estimate_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    config: OperatorConfig
+    queue_service: QueueService
+    calls: CallStore
+    jobs: JobQueue
+    clock: Clock
+
+    def incoming(self, params: VoiceRequest) -> Reply:
+        """Take or restore the caller's place and greet them."""
+        ctx = call_context(self.config, self.config.queue_for_number(params.To))
+        now = self.clock()
+        open_now = business_hours.is_open(self.config.operator, _utc(now))
+        slot = self.queue_service.take_slot(
+            ctx.queue, params.CallSid, params.caller_number, allow_new=open_now
+        )
+        match slot.outcome:
+            case SlotOutcome.closed:
+                log.info("call %s arrived while closed", params.CallSid)
+                return self._closed(ctx, now)
+            case SlotOutcome.ended:
+                log.info("late request for ended call %s: no place taken", params.CallSid)
+                return Reply((HangUp(),))
+            case SlotOutcome.serving:
+                # Already bridged to an agent: keep that call as it is (an empty document
+                # would hang it up).
+                return Reply((Pause(1),))
+        log.info(
+            "call %s took ticket %s (%s), %s ahead",
+            params.CallSid,
+            slot.ticket,
+            slot.outcome,
+            slot.people_ahead,
+        )
+        snapshot = self.queue_service.snapshot(ctx.queue)
+        wait = estimate_for(snapshot, ctx.queue, slot.people_ahead)
+        self._put_through_if_someone_is_free(ctx, slot, snapshot)
+        record = self._announced(self._record(params, ctx, slot, now), slot, wait, now)
+        greeting = says(self._greeting(ctx, slot, wait, record))
+        return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
+
+    def _record(self, params: VoiceRequest, ctx: CallContext, slot: Slot, now: float) -> CallRecord:
+        """The call's record: as it is for a retried webhook; for a new call, carrying over
+        what a dropped call from the same number had already told us."""
+        record = self.calls.get(params.CallSid)
+        if record is not None:
+            return record
+        record = CallRecord(
+            call_sid=params.CallSid,
+            queue=ctx.queue.name,
+            language=ctx.language,
+            caller=params.caller_number or "",
+            started_at=now,
+        )
+        if slot.previous_call_sid:
+            record = self.calls.carry_over(slot.previous_call_sid, record)
+        return record
+
+    def _put_through_if_someone_is_free(
+        self, ctx: CallContext, slot: Slot, snapshot: QueueSnapshot
+    ) -> None:
+        # The caller hears the greeting while a worker puts them through (the REST redirect
+        # interrupts whatever is playing).
+        arrived = slot.outcome in (SlotOutcome.new, SlotOutcome.restored)
+        if arrived and AgentState.available in snapshot.agents.values():
+            self.jobs.dispatch_soon(ctx.queue.name)
+
+    def _announced(
+        self, record: CallRecord, slot: Slot, wait: float | None, now: float
+    ) -> CallRecord:
+        """Save what the caller is about to hear (the wait loop repeats it only when it
+        changes; the first estimate is kept to measure its accuracy)."""
+        update: dict[str, object] = {
+            "announced_ahead": slot.people_ahead,
+            "announced_wait": wait,
+            "announced_at": now,
+        }
+        if slot.outcome is SlotOutcome.new:
+            update["first_announced_wait"] = wait
+        record = record.model_copy(update=update)
+        self.calls.save(record)
+        self.calls.seen(record.call_sid, now)
+        return record
+
+    def _greeting(
+        self, ctx: CallContext, slot: Slot, wait: float | None, record: CallRecord
+    ) -> list[str]:
+        prompts = ctx.lang.prompts
+        sentences = [prompts.greeting.format(company=self.config.operator.company)]
+        if slot.outcome is SlotOutcome.restored:
+            sentences.append(prompts.place_restored)
+        sentences += [
+            prompts.place_guaranteed,
+            speech.people_ahead_sentence(ctx.lang, ctx.language, slot.people_ahead),
+            speech.wait_sentence(ctx.lang, ctx.language, wait),
+        ]
+        if not record.caller:
+            sentences.append(prompts.withheld_number)
+        if record.wants_agent:
+            sentences.append(prompts.person_requested)
+        else:
+            sentences += [prompts.offer_help, prompts.how_to_reach_a_person]
+        return sentences
+
+    def _closed(self, ctx: CallContext, now: float) -> Reply:
+        prompts = ctx.lang.prompts
+        operator = self.config.operator
+        sentences = [prompts.closed.format(company=operator.company), prompts.opening_hours]
+        local_now = _utc(now)
+        opening = business_hours.next_opening(operator, local_now)
+        if opening is not None:
+            local = local_now.astimezone(opening.tzinfo)
+            sentences.append(speech.next_opening_sentence(ctx.lang, local, opening))
+        sentences.append(prompts.goodbye)
+        return ctx.reply(*says(sentences), HangUp())
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)

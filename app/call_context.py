@@ -1,0 +1,32 @@
+"""Where a call is: its queue, and the language it is spoken to in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.settings import LanguageSettings, OperatorConfig, QueueSettings
+from app.voice_reply import Reply, Step, Voice
+
+
+@dataclass(frozen=True)
+class CallContext:
+    queue: QueueSettings
+    language: str
+    lang: LanguageSettings
+
+    @property
+    def voice(self) -> Voice:
+        return Voice(self.language, self.lang)
+
+    def reply(self, *steps: Step) -> Reply:
+        """A reply spoken in this call's language and voice."""
+        return Reply(steps, self.voice)
+
+
+def call_context(
+    config: OperatorConfig, queue: QueueSettings, language: str | None = None
+) -> CallContext:
+    """A call in `queue`, spoken to in its own language if the operator has prompts for it
+    (else the queue's)."""
+    code = language if language in config.operator.languages else queue.language
+    return CallContext(queue=queue, language=code, lang=config.language(code))

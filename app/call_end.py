@@ -1,0 +1,59 @@
+"""A call is over (its status callback, or Twilio says so when the sweep asks): its place and
+agent are settled and it is written into the customer's contact history."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.calls import CallStore
+from app.history import ContactHistory, Outcome, summary_of
+from app.queue_service import Clock, EndOutcome, QueueService
+from app.settings import OperatorConfig, QueueSettings
+from app.twilio_webhook import VoiceRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    config: OperatorConfig
+    queue_service: QueueService
+    calls: CallStore
+    history: ContactHistory
+    clock: Clock
+
+    def status_changed(self, params: VoiceRequest) -> EndOutcome | None:
+        """Call status changed. Only an end matters (None otherwise): an unserved caller
+        keeps their place for the grace period. Unknown and repeated callbacks change
+        nothing."""
+        if not params.CallStatus.ended:
+            return None
+        queue = self.config.queue_for_number(params.To)
+        outcome = self.end(queue, params.CallSid)
+        log.info("call %s ended (%s): %s", params.CallSid, params.CallStatus, outcome)
+        return outcome
+
+    def end(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
+        """Settle the call's place and agent, and write it into the contact history."""
+        outcome = self.queue_service.end_call(queue, call_sid)
+        self.calls.forget_seen(call_sid)
+        self._remember(call_sid, outcome)
+        return outcome
+
+    def _remember(self, call_sid: str, outcome: EndOutcome) -> None:
+        """Write the call into the contact history (once: a repeated callback finds the
+        contact already written)."""
+        record = self.calls.get(call_sid)
+        if record is None:
+            return  # never queued (closed hours, or not a call of ours)
+        if outcome is EndOutcome.unknown and self.history.contact(call_sid) is not None:
+            return
+        handoff = self.calls.handoff(call_sid)
+        if outcome is EndOutcome.finished or handoff.answered_by:
+            result = Outcome.answered
+        elif record.left_queue_at is not None:
+            result = Outcome.left
+        else:
+            result = Outcome.dropped
+        self.history.record_call(summary_of(record, handoff, result, self.clock()))

@@ -1,0 +1,245 @@
+"""The caller talks while they wait: each answer at a prompt goes to the assistant (or, for a
+secret, is checked by the app), and the assistant's decision becomes what the caller gets
+next. "Agent", "representative" or 0 leaves the assistant at once, place kept; with the
+assistant unavailable the keypad menu still records why they called."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from app import listening, speech
+from app.arrival import Arrival
+from app.assistant import Assistant, AssistantResponse, Next, redact_secrets, verification_message
+from app.call_context import CallContext, call_context
+from app.calls import CallRecord, CallStore, TranscriptEntry
+from app.customers import SecretKind
+from app.queue_service import Clock, QueueService
+from app.settings import OperatorConfig
+from app.twilio_webhook import GatherResult
+from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step, says
+from app.wait_estimate import estimate_for
+from app.wait_loop import WaitLoop
+
+log = logging.getLogger(__name__)
+
+# What the call waits for from the caller after each kind of step.
+_AWAITING = {
+    Next.listen: "answer",
+    Next.digits: "digits",
+    Next.secret: "secret",
+    Next.keypad_menu: "keypad_menu",
+}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    config: OperatorConfig
+    queue_service: QueueService
+    calls: CallStore
+    assistant: Assistant
+    arrival: Arrival
+    wait_loop: WaitLoop
+    clock: Clock
+
+    def turn(self, params: GatherResult) -> Reply:
+        """The caller spoke or pressed keys at a prompt (greeting, assistant, wait loop)."""
+        record = self.calls.get(params.CallSid)
+        if record is None:
+            # A signed request for a call we do not know (state lost, or a request that
+            # overtook the greeting): give it a place rather than drop a live caller.
+            log.warning("turn for unknown call %s: answering as a new arrival", params.CallSid)
+            return self.arrival.incoming(params)
+        ctx = self._context(params, record)
+        said = redact_secrets(params.SpeechResult.strip())
+        digits = params.Digits.rstrip(listening.END_OF_NUMBER)
+        self._note_caller_input(record, said, digits, params.Confidence)
+        if digits == listening.PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
+            return self._respond(ctx, record, AssistantResponse([], Next.handoff))
+        if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
+            return self._respond(ctx, record, self._assistant_again(ctx))
+        heard = said and (
+            params.Confidence is None
+            or params.Confidence >= self.config.operator.assistant.min_speech_confidence
+        )
+        if not heard and not (digits and record.awaiting == "digits"):
+            if record.awaiting in ("answer", "digits") or said:
+                return self._reprompt(ctx, record)
+            # Silence, or a stray key, at the greeting or while waiting: keep waiting.
+            return self._respond(ctx, record, AssistantResponse([], Next.wait))
+        record = record.model_copy(update={"reprompts": 0})
+        return self._converse(ctx, record, said if heard else digits)
+
+    def secret(self, params: GatherResult) -> Reply:
+        """The caller keyed (or, for a postcode, said) the secret the assistant asked for.
+        The app checks it and tells the dialogue only the outcome."""
+        record = self.calls.get(params.CallSid)
+        if record is None or record.awaiting != "secret":
+            log.warning("secret for call %s that is not being verified", params.CallSid)
+            return self.wait_loop.round(params)
+        ctx = self._context(params, record)
+        digits = params.Digits.rstrip(listening.END_OF_NUMBER)
+        if digits == listening.PERSON_KEY:
+            return self._respond(ctx, record, AssistantResponse([], Next.handoff))
+        value = digits
+        if not value and record.pending_secret_kind == SecretKind.postcode.value:
+            value = params.SpeechResult.strip()
+        if not value:
+            return self._secret_not_heard(ctx, record)
+        record = self.assistant.check_secret(record.model_copy(update={"reprompts": 0}), value)
+        outcome = verification_message(
+            record.verification or "failed", record.verification_method or ""
+        )
+        return self._converse(ctx, record, outcome, from_app=True)
+
+    def menu(self, params: GatherResult) -> Reply:
+        """The keypad menu offered while the assistant is unavailable: the reason is still
+        recorded for the agent."""
+        record = self.calls.get(params.CallSid)
+        if record is None:
+            return self.arrival.incoming(params)
+        ctx = self._context(params, record)
+        digits = params.Digits.rstrip(listening.END_OF_NUMBER)
+        if digits == listening.PERSON_KEY:
+            return self._respond(ctx, record, AssistantResponse([], Next.handoff))
+        reason = self.config.operator.assistant.keypad_menu.get(digits)
+        if reason is None:
+            return self._respond(ctx, record, AssistantResponse([], Next.wait))
+        self.calls.add_to_transcript(
+            record.call_sid,
+            TranscriptEntry(
+                at=self.clock(), speaker="caller", text=f"[keypad menu: {reason}]", input="dtmf"
+            ),
+        )
+        record = record.model_copy(update={"reason": reason, "reason_source": "keypad"})
+        log.info("call %s chose %s from the keypad menu", record.call_sid, reason)
+        noted = ctx.lang.prompts.keypad_choice_noted
+        return self._respond(ctx, record, AssistantResponse([noted], Next.wait))
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def _converse(
+        self, ctx: CallContext, record: CallRecord, message: str, *, from_app: bool = False
+    ) -> Reply:
+        result = self.assistant.converse(
+            record, message, self._call_facts(ctx, record), from_app=from_app
+        )
+        return self._respond(ctx, result.record or record, result)
+
+    def _assistant_again(self, ctx: CallContext) -> AssistantResponse:
+        """The caller pressed 1 while waiting: the assistant asks how it can help (or the
+        keypad menu, while it is unavailable)."""
+        if not self.assistant.available:
+            return AssistantResponse([], Next.keypad_menu)
+        return AssistantResponse([ctx.lang.prompts.ask_how_to_help], Next.listen)
+
+    def _reprompt(self, ctx: CallContext, record: CallRecord) -> Reply:
+        prompts = ctx.lang.prompts
+        if record.reprompts >= self.config.operator.assistant.max_reprompts:
+            log.info(
+                "call %s: not understood %s times, back to waiting",
+                record.call_sid,
+                record.reprompts,
+            )
+            record = record.model_copy(update={"reprompts": 0})
+            return self._respond(
+                ctx, record, AssistantResponse([prompts.reprompt_gave_up], Next.wait)
+            )
+        record = record.model_copy(update={"reprompts": record.reprompts + 1})
+        next_step = Next.digits if record.awaiting == "digits" else Next.listen
+        return self._respond(ctx, record, AssistantResponse([prompts.reprompt], next_step))
+
+    def _secret_not_heard(self, ctx: CallContext, record: CallRecord) -> Reply:
+        """Nothing keyed: ask again, up to the limit; then the agent verifies instead."""
+        prompts = ctx.lang.prompts
+        if record.reprompts < self.config.operator.assistant.max_reprompts:
+            record = record.model_copy(update={"reprompts": record.reprompts + 1})
+            kind = SecretKind(record.pending_secret_kind or SecretKind.pin)
+            again = AssistantResponse([prompts.secret_not_heard], Next.secret, kind)
+            return self._respond(ctx, record, again)
+        record = record.model_copy(update={"pending_secret_kind": None, "reprompts": 0})
+        return self._respond(
+            ctx, record, AssistantResponse([prompts.verification_by_agent], Next.wait)
+        )
+
+    def _respond(self, ctx: CallContext, record: CallRecord, result: AssistantResponse) -> Reply:
+        """Save what the decision changes, then say and do what it asks."""
+        self._settle(ctx, record, result.next)
+        return ctx.reply(*self._steps(ctx, result))
+
+    def _settle(self, ctx: CallContext, record: CallRecord, next_step: Next) -> None:
+        update: dict[str, object] = {"awaiting": _AWAITING.get(next_step)}
+        if next_step is Next.handoff:
+            update["wants_agent"] = True
+            log.info("call %s asked for a person", record.call_sid)
+        elif next_step is Next.leave:
+            update["left_queue_at"] = self.clock()
+        self.calls.save(record.model_copy(update=update))
+        if next_step is Next.leave:
+            left = self.queue_service.leave(ctx.queue, record.call_sid)
+            log.info("call %s left the queue by choice (had a place: %s)", record.call_sid, left)
+
+    def _steps(self, ctx: CallContext, result: AssistantResponse) -> list[Step]:
+        prompts = ctx.lang.prompts
+        said = says(result.says)
+        match result.next:
+            case Next.listen:
+                return [listening.for_answer(said), GoTo(Route.wait)]
+            case Next.digits:
+                return [listening.for_number(said, result.max_digits), GoTo(Route.wait)]
+            case Next.secret:
+                spoken = result.secret_kind is SecretKind.postcode
+                return [listening.for_secret(said, spoken=spoken), GoTo(Route.wait)]
+            case Next.keypad_menu:
+                menu = listening.for_keypad_menu((Say(prompts.keypad_menu),))
+                return [*said, menu, GoTo(Route.wait)]
+            case Next.handoff:
+                return [*(said or [Say(prompts.person_requested)]), GoTo(Route.wait)]
+            case Next.leave:
+                return [*(said or [Say(prompts.goodbye)]), HangUp()]
+            case Next.wait:
+                return [*said, GoTo(Route.wait)]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _context(self, params: GatherResult, record: CallRecord) -> CallContext:
+        return call_context(self.config, self.config.queue_for_number(params.To), record.language)
+
+    def _note_caller_input(
+        self, record: CallRecord, said: str, digits: str, confidence: float | None
+    ) -> None:
+        now = self.clock()
+        if said:
+            entry = TranscriptEntry(
+                at=now, speaker="caller", text=said, input="speech", confidence=confidence
+            )
+        elif digits:
+            entry = TranscriptEntry(at=now, speaker="caller", text=digits, input="dtmf")
+        else:
+            return
+        self.calls.add_to_transcript(record.call_sid, entry)
+
+    def _call_facts(self, ctx: CallContext, record: CallRecord) -> dict[str, object]:
+        """What the dialogue may know of the call (dialogue/README.md, "Call facts")."""
+        ahead = self.queue_service.position(ctx.queue, record.call_sid).people_ahead
+        wait = None
+        if ahead is not None:
+            wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+        return {
+            "language": ctx.language,
+            "people_ahead": ahead,
+            "wait_seconds": wait,
+            "wait_minutes": speech.spoken_minutes(wait) if wait is not None else None,
+            "verified": record.verification == "verified",
+            "caller_known": bool(record.caller),
+            "account_hint": self.assistant.account_hint(record.caller or None),
+        }
+
+
+def wants_a_person(said: str, human_words: list[str]) -> bool:
+    """True when the caller's words ask for a human ("agent", "a real person", ...)."""
+    text = " ".join(re.findall(r"\w+", said.lower()))
+    return any(
+        re.search(rf"\b{re.escape(word.lower())}\b", text) is not None for word in human_words
+    )

@@ -1,0 +1,143 @@
+"""The one place that writes TwiML and knows the Twilio-facing URLs.
+
+Use cases return `app.voice_reply` values; this module turns them into a document with
+twilio's `VoiceResponse`. Every URL Twilio is given (in TwiML, or in the REST redirect that
+moves a call to its agent) comes from `path`/`url` here, and the voice blueprint registers
+its views under the same paths.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from app.agents import Reach
+from app.voice_reply import (
+    GoTo,
+    HangUp,
+    Listen,
+    Pause,
+    Play,
+    Reply,
+    RingAgent,
+    Route,
+    Say,
+    Step,
+    Voice,
+)
+
+_PATHS = {
+    Route.incoming: "/voice/incoming",
+    Route.status: "/voice/status",
+    Route.turn: "/voice/turn",
+    Route.secret: "/voice/secret",
+    Route.menu: "/voice/menu",
+    Route.wait: "/voice/wait",
+    Route.connect: "/voice/connect",
+    Route.whisper: "/voice/whisper",
+    Route.dial_result: "/voice/dial-result",
+}
+
+
+def path(route: Route, *, agent_id: str | None = None) -> str:
+    """The path of a route; hand-off routes carry the agent's id (covered by Twilio's
+    signature, so a caller cannot change it)."""
+    if agent_id is None:
+        return _PATHS[route]
+    return f"{_PATHS[route]}?{urlencode({'agent': agent_id})}"
+
+
+def url(public_base_url: str, route: Route, *, agent_id: str | None = None) -> str:
+    """An absolute URL, for Twilio's REST API (which takes no relative ones)."""
+    return f"{public_base_url}{path(route, agent_id=agent_id)}"
+
+
+def render(reply: Reply) -> str:
+    """The TwiML document for a reply. (A document is always a whole `<Response>`: a bare
+    verb such as `<Hangup/>` alone is refused by Twilio.)"""
+    response = VoiceResponse()
+    for step in reply.steps:
+        _append(response, step, reply.voice)
+    return str(response)
+
+
+def _append(response: VoiceResponse, step: Step, voice: Voice | None) -> None:
+    match step:
+        case Say() | Play() | Pause():
+            _sound(response, step, voice)
+        case Listen():
+            response.append(_gather(step, voice))
+        case GoTo(to=route):
+            response.redirect(path(route))
+        case RingAgent():
+            response.append(_dial(step))
+        case HangUp():
+            response.hangup()
+
+
+def _sound(target: VoiceResponse | Gather, step: Say | Play | Pause, voice: Voice | None) -> None:
+    match step:
+        case Say(text=text):
+            spoken = _required(voice)
+            target.say(text, voice=spoken.settings.voice, language=spoken.language)
+        case Play(url=recording):
+            target.play(recording)
+        case Pause(seconds=seconds):
+            target.pause(length=seconds)
+
+
+def _gather(listen: Listen, voice: Voice | None) -> Gather:
+    options: dict[str, object] = {
+        "action": path(listen.to),
+        "method": "POST",
+        "input": "speech dtmf" if listen.speech else "dtmf",
+        "timeout": listen.timeout,
+    }
+    if listen.num_digits is not None:
+        options["num_digits"] = listen.num_digits
+    if listen.finish_on_key is not None:
+        options["finish_on_key"] = listen.finish_on_key
+    if listen.report_silence:
+        options["action_on_empty_result"] = True
+    if listen.speech:
+        spoken = _required(voice)
+        options |= {
+            "language": spoken.language,
+            "speech_timeout": "auto",
+            "speech_model": spoken.settings.speech_model,
+        }
+        if listen.hints and spoken.settings.speech_hints:
+            options["hints"] = ", ".join(spoken.settings.speech_hints)
+    gather = Gather(**options)
+    for sound in listen.prompt:
+        _sound(gather, sound, voice)
+    return gather
+
+
+def _dial(ring: RingAgent) -> Dial:
+    # answerOnBridge: the caller hears ringing, not silence, until the agent has heard the
+    # whisper and is put through.
+    dial = Dial(
+        action=path(Route.dial_result, agent_id=ring.agent_id),
+        method="POST",
+        timeout=ring.ring_seconds,
+        answer_on_bridge=True,
+    )
+    _ring(dial, ring.reach, path(Route.whisper, agent_id=ring.agent_id))
+    return dial
+
+
+def _ring(dial: Dial, reach: Reach, whisper_url: str) -> None:
+    if reach.client:
+        dial.client(reach.client, url=whisper_url, method="POST")
+    elif reach.phone:
+        dial.number(reach.phone, url=whisper_url, method="POST")
+    else:
+        dial.sip(reach.sip, url=whisper_url, method="POST")
+
+
+def _required(voice: Voice | None) -> Voice:
+    if voice is None:
+        raise ValueError("a reply that speaks or listens for speech needs the call's voice")
+    return voice

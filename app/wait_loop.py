@@ -1,0 +1,80 @@
+"""The wait loop: hold music with the keypad (and, if the operator allows, speech) listening,
+and the people ahead and the wait repeated at the queue's cadence when they changed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app import listening, speech
+from app.arrival import Arrival
+from app.call_context import CallContext, call_context
+from app.calls import CallRecord, CallStore
+from app.queue_service import CallState, Clock, QueueService
+from app.settings import OperatorConfig
+from app.twilio_webhook import VoiceRequest
+from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
+from app.wait_estimate import estimate_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WaitLoop:
+    config: OperatorConfig
+    queue_service: QueueService
+    calls: CallStore
+    arrival: Arrival
+    clock: Clock
+
+    def round(self, params: VoiceRequest) -> Reply:
+        """One round of the wait loop. A call with no record or no place is given one (state
+        lost, or a request that overtook the greeting) rather than dropped."""
+        record = self.calls.get(params.CallSid)
+        if record is None:
+            log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
+            return self.arrival.incoming(params)
+        ctx = call_context(self.config, self.config.queue_for_number(params.To), record.language)
+        position = self.queue_service.position(ctx.queue, params.CallSid)
+        if position.state is CallState.unknown:
+            log.warning("call %s has no place in %s: taking one", params.CallSid, ctx.queue.name)
+            return self.arrival.incoming(params)
+        if position.state is CallState.serving:
+            return Reply((Pause(1),))
+        now = self.clock()
+        self.calls.seen(params.CallSid, now)
+        prompt = self._update(ctx, record, position.people_ahead or 0, now)
+        listen = listening.while_waiting(
+            (*prompt, self._hold(ctx)), speech=self.config.operator.listen_for_speech_while_waiting
+        )
+        return ctx.reply(listen, GoTo(Route.wait))
+
+    def _update(self, ctx: CallContext, record: CallRecord, ahead: int, now: float) -> list[Say]:
+        """What to say before the music this round, saving what was announced."""
+        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+        due = (
+            record.announced_at is None
+            or now - record.announced_at >= ctx.queue.announce_every_seconds
+        )
+        wait_said = speech.wait_sentence(ctx.lang, ctx.language, wait)
+        changed = ahead != record.announced_ahead or wait_said != speech.wait_sentence(
+            ctx.lang, ctx.language, record.announced_wait
+        )
+        sentences: list[str] = []
+        # Back in the wait loop: whatever a prompt was waiting for is over, so "1" opens
+        # the assistant again.
+        updates: dict[str, object] = {"awaiting": None} if record.awaiting else {}
+        if due and changed:
+            sentences += [speech.people_ahead_sentence(ctx.lang, ctx.language, ahead), wait_said]
+            updates |= {"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
+        if updates or not record.heard_wait_menu:
+            # The keys are explained on the first round and with every update.
+            sentences.append(ctx.lang.prompts.wait_menu)
+            updates["heard_wait_menu"] = True
+        if updates:
+            self.calls.save(record.model_copy(update=updates))
+        return [Say(text) for text in sentences]
+
+    def _hold(self, ctx: CallContext) -> Play | Pause:
+        music = self.config.operator.hold_music_url
+        return Play(music) if music else Pause(ctx.queue.announce_every_seconds)

@@ -1,0 +1,28 @@
+"""The RQ worker the Procfile runs (`rq worker --worker-class app.worker.AppWorker`): jobs run
+inside the app, so they reach the same wiring as web views (`bootstrap.get_services()`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from rq import SimpleWorker
+from rq.job import Job
+from rq.queue import Queue
+
+from app import create_app
+
+
+class AppWorker(SimpleWorker):
+    """Runs each job in an application context of `app` (built from the environment on the
+    first job unless given: tests give the app they built)."""
+
+    def __init__(self, *args: Any, app: Flask | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._app = app
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if self._app is None:
+            self._app = create_app()
+        with self._app.app_context():
+            super().execute_job(job, queue)
