@@ -36,7 +36,9 @@ def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def fields(request: DayRequest) -> tuple[date | None, int | None, int | None, int | None, int | None]:
+def fields(
+    request: DayRequest,
+) -> tuple[date | None, int | None, int | None, int | None, int | None]:
     """(exact, weekday, day_of_month, month, option_index)"""
     return (
         request.exact,
@@ -352,9 +354,7 @@ def test_a_weekday_month_and_day_keep_all_three() -> None:
         ("the last one please", -1),
     ],
 )
-def test_the_nth_one_picks_an_offered_option_not_a_day_of_the_month(
-    said: str, index: int
-) -> None:
+def test_the_nth_one_picks_an_offered_option_not_a_day_of_the_month(said: str, index: int) -> None:
     assert fields(parse_day_request(said, DEMO_TODAY)) == (None, None, None, None, index)
 
 
@@ -594,10 +594,10 @@ def test_a_day_read_back_as_the_assistant_says_it_picks_that_day(day: date) -> N
             date(2026, 11, 26),
         ),
         # 21:00 on Friday 27 November in New York, already Saturday in UTC: tomorrow is a
-        # Saturday, not on offer
+        # Saturday, not on offer (nor is the booked Wednesday 2 December)
         (
             utc(2026, 11, 28, 2, 0),
-            [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)],
+            [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 3)],
             None,
         ),
         # 23:30 on Sunday 1 November (the clocks went back that morning), already Monday in UTC

@@ -53,9 +53,9 @@ _TENS = {
     "ninety": 90,
 }
 _REPEAT = {"double": 2, "triple": 3}
-# "to", "for", "o" only count as digits next to other digits ("one to three"), never alone
-# in a sentence like "i want to pay": see `spoken_digits`.
-_AMBIGUOUS = {"to", "too", "for", "o", "won", "ate"}
+# "oh", "to", "for", "o" only count as digits next to other digits ("one to three"), never
+# alone in a sentence like "i want to pay" or "oh, it's 1023...": see `spoken_digits`.
+_AMBIGUOUS = {"oh", "to", "too", "for", "o", "won", "ate"}
 
 
 def spoken_digits(text: str) -> str:
@@ -101,8 +101,14 @@ def _is_digit_word(tokens: list[str], i: int) -> bool:
         return False
     if token not in _AMBIGUOUS:
         return True
-    # An ambiguous word is a digit only between other numbers.
-    return _is_numberish(tokens, i - 1) or _is_numberish(tokens, i + 1)
+    # An ambiguous word is a digit only next to another number, counting a run of ambiguous
+    # words as one ("oh oh seven", "five five oh oh").
+    before, after = i - 1, i + 1
+    while before >= 0 and tokens[before] in _AMBIGUOUS:
+        before -= 1
+    while after < len(tokens) and tokens[after] in _AMBIGUOUS:
+        after += 1
+    return _is_numberish(tokens, before) or _is_numberish(tokens, after)
 
 
 def _is_numberish(tokens: list[str], i: int) -> bool:
