@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
+from app.redis_text import text
 from app.settings import AgentConsoleSettings
 
 _FAILURES_WINDOW_SECONDS = 15 * 60
@@ -85,7 +86,7 @@ class AgentSessions:
         raw = self._redis.get(key)
         if raw is None:
             return None
-        agent_id, csrf_token, started = raw.decode().split(" ")
+        agent_id, csrf_token, started = text(raw).split(" ")
         started_at = float(started)
         if self._clock() - started_at > self._max_age:
             self._redis.delete(key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -104,7 +105,7 @@ class AgentDirectory:
             return None
         return agent if check_password_hash(agent.password_hash, password) else None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Agent]:
         return iter(self._by_id.values())
 
 

@@ -229,7 +229,9 @@ def _secret_kind(value: object) -> SecretKind | None:
 
 
 def _int_or_none(value: object) -> int | None:
+    if not isinstance(value, int | str):
+        return None
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None

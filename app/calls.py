@@ -10,6 +10,8 @@ from typing import Any, Literal
 import redis
 from pydantic import BaseModel
 
+from app.redis_text import text
+
 # Long enough for the agent's wrap-up and a call-back within the grace period; the contact
 # history keeps what must outlive it.
 CALL_RECORD_TTL_SECONDS = 24 * 3600
@@ -123,10 +125,8 @@ class CallStore:
 
     def quiet_since(self, before: float, limit: int = 100) -> list[str]:
         """Calls not heard of since `before`, oldest first."""
-        return [
-            sid.decode()
-            for sid in self._redis.zrangebyscore(_SEEN_KEY, "-inf", before, start=0, num=limit)
-        ]
+        quiet = self._redis.zrangebyscore(_SEEN_KEY, "-inf", before, start=0, num=limit)
+        return [text(sid) for sid in quiet]
 
     def note_offer(self, call_sid: str, agent_id: str, at: float) -> None:
         """The call was offered to this agent: from now on they may see its context."""
@@ -146,7 +146,7 @@ class CallStore:
     def handoff(self, call_sid: str) -> Handoff:
         answered_by, waited = self._redis.hmget(_handoff_key(call_sid), "answered_by", "waited")
         return Handoff(
-            answered_by=answered_by.decode() if answered_by else None,
+            answered_by=text(answered_by) if answered_by else None,
             waited_seconds=float(waited) if waited else None,
         )
 

@@ -185,7 +185,8 @@ class RasaClient:
             timeout=self._remaining(deadline),
         )
         response.raise_for_status()
-        return response.json()
+        tracker: dict[str, Any] = response.json()
+        return tracker
 
 
 def _latest_intent(tracker: dict[str, Any]) -> dict[str, Any]:

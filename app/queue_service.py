@@ -16,8 +16,24 @@ from pathlib import Path
 
 import redis
 
+from app.queue_scripts import (
+    AgentReply,
+    AgentStateReply,
+    ConnectReply,
+    DispatchReply,
+    EndCallReply,
+    LeaveReply,
+    PositionReply,
+    QueueScripts,
+    R,
+    RequeueFrontReply,
+    ScriptArg,
+    SnapshotReply,
+    TakeSlotReply,
+)
 from app.settings import QUEUE_DIR, QueueSettings
 
+# Epoch seconds now: time is passed in everywhere, so tests move it instead of sleeping.
 Clock = Callable[[], float]
 
 _KEY_NAMES = (
@@ -34,18 +50,6 @@ _KEY_NAMES = (
     "ended",
     "agents",
     "idle",
-)
-_SCRIPTS = (
-    "take_slot",
-    "position",
-    "end_call",
-    "leave",
-    "dispatch",
-    "connect",
-    "requeue_front",
-    "snapshot",
-    "agent_state",
-    "agent",
 )
 
 
@@ -135,20 +139,6 @@ class QueueSnapshot:
         return sum(1 for state in self.agents.values() if state is not AgentState.away)
 
 
-def _load_scripts(client: redis.Redis, directory: Path) -> dict[str, redis.commands.core.Script]:
-    common = (directory / "_common.lua").read_text(encoding="utf-8")
-    return {
-        name: client.register_script(
-            common + "\n" + (directory / f"{name}.lua").read_text(encoding="utf-8")
-        )
-        for name in _SCRIPTS
-    }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class QueueService:
     """Use cases of the guaranteed queue. Each method is one atomic script run."""
 
@@ -158,12 +148,11 @@ class QueueService:
         clock: Clock = time.time,
         script_dir: Path = QUEUE_DIR,
     ) -> None:
-        self._redis = client
         self._clock = clock
-        self._scripts = _load_scripts(client, script_dir)
+        self._scripts = QueueScripts(client, script_dir)
 
-    def _run(self, script: str, queue: QueueSettings, *args: object) -> object:
-        return self._scripts[script](keys=queue_keys(queue.name), args=list(args))
+    def _run(self, script: str, reply: type[R], queue: QueueSettings, *args: ScriptArg) -> R:
+        return self._scripts.run(script, reply, queue_keys(queue.name), list(args))
 
     def _now(self) -> float:
         return round(self._clock(), 3)
@@ -182,65 +171,70 @@ class QueueService:
         `caller` is the caller's number, or None when withheld (never restores a place).
         With `allow_new` false (closed hours) only an existing or held place is given back.
         """
-        ticket, ahead, outcome, previous = self._run(
-            "take_slot", queue, call_sid, caller or "", self._now(), "1" if allow_new else "0"
+        reply = self._run(
+            "take_slot",
+            TakeSlotReply,
+            queue,
+            call_sid,
+            caller or "",
+            self._now(),
+            "1" if allow_new else "0",
         )
         return Slot(
-            ticket=int(ticket),
-            people_ahead=int(ahead),
-            outcome=SlotOutcome(_text(outcome)),
-            previous_call_sid=_text(previous) or None,
+            ticket=reply.ticket,
+            people_ahead=reply.people_ahead,
+            outcome=SlotOutcome(reply.outcome),
+            previous_call_sid=reply.previous_call_sid or None,
         )
 
     def position(self, queue: QueueSettings, call_sid: str) -> Position:
         """People ahead (never counting the caller) and the length of the line."""
-        state, ahead, length, ticket, joined, agent = self._run(
-            "position", queue, call_sid, self._now()
-        )
-        state = CallState(_text(state))
+        reply = self._run("position", PositionReply, queue, call_sid, self._now())
+        state = CallState(reply.state)
         known = state is not CallState.unknown
         return Position(
             state=state,
-            people_ahead=int(ahead) if int(ahead) >= 0 else None,
-            line_length=int(length),
-            ticket=int(ticket) if known else None,
-            joined_at=float(_text(joined)) if known else None,
-            agent_id=_text(agent) or None,
+            people_ahead=reply.people_ahead if reply.people_ahead >= 0 else None,
+            line_length=reply.line_length,
+            ticket=reply.ticket if known else None,
+            joined_at=float(reply.joined_at) if known else None,
+            agent_id=reply.agent or None,
         )
 
     def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
         """The call ended: hold an unserved place for the grace period, or record the end of
         a conversation. Unknown or repeated call ends change nothing."""
-        outcome = self._run("end_call", queue, call_sid, self._now(), queue.grace_period_seconds)
-        return EndOutcome(_text(outcome))
+        reply = self._run(
+            "end_call", EndCallReply, queue, call_sid, self._now(), queue.grace_period_seconds
+        )
+        return EndOutcome(reply.outcome)
 
     def leave(self, queue: QueueSettings, call_sid: str) -> bool:
         """The caller gave up their place by choice; True if they had one."""
-        return _text(self._run("leave", queue, call_sid, self._now())) == "released"
+        return self._run("leave", LeaveReply, queue, call_sid, self._now()).outcome == "released"
 
     def dispatch(self, queue: QueueSettings, lease_seconds: int) -> Offer | None:
         """Pair the earliest ready caller with the longest-idle available agent, in one step,
         and lease the caller to that agent. None when either is missing. A lease not settled
         by `connect`, `requeue_front` or `end_call` lapses: the caller goes back to the
         front and the agent is marked away."""
-        result = self._run("dispatch", queue, self._now(), lease_seconds)
-        if result is None:
+        reply = self._scripts.run_optional(
+            "dispatch", DispatchReply, queue_keys(queue.name), [self._now(), lease_seconds]
+        )
+        if reply is None:
             return None
-        agent, call_sid, ticket, joined = result
         return Offer(
-            agent_id=_text(agent),
-            ticket=int(ticket),
-            call_sid=_text(call_sid),
-            joined_at=float(_text(joined)),
+            agent_id=reply.agent_id,
+            ticket=reply.ticket,
+            call_sid=reply.call_sid,
+            joined_at=reply.joined_at,
         )
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
         """The offered agent answered. Returns seconds waited, or None if this call was not
         offered to that agent (the lease lapsed, or another agent has it)."""
-        outcome, waited = self._run("connect", queue, call_sid, agent_id, self._now())
-        if _text(outcome) != "connected":
-            return None
-        return float(_text(waited))
+        reply = self._run("connect", ConnectReply, queue, call_sid, agent_id, self._now())
+        return reply.seconds_waited if reply.outcome == "connected" else None
 
     def requeue_front(
         self, queue: QueueSettings, call_sid: str, agent_id: str, *, agent_available: bool = False
@@ -249,15 +243,16 @@ class QueueService:
         marked away (they did not answer), or stays available when the call could not be
         put through at all (`agent_available`). Returns people ahead, or None when the call
         was not (or no longer) offered to that agent."""
-        outcome, ahead = self._run(
+        reply = self._run(
             "requeue_front",
+            RequeueFrontReply,
             queue,
             call_sid,
             agent_id,
             self._now(),
             "available" if agent_available else "away",
         )
-        return int(ahead) if _text(outcome) == "requeued" else None
+        return reply.people_ahead if reply.outcome == "requeued" else None
 
     def set_agent_state(
         self, queue: QueueSettings, agent_id: str, wanted: AgentState
@@ -266,13 +261,15 @@ class QueueService:
         being put through to them, or they are on a call)."""
         if wanted not in (AgentState.available, AgentState.away):
             raise ValueError(f"an agent cannot ask to be {wanted}")
-        outcome, _ = self._run("agent_state", queue, agent_id, wanted.value, self._now())
-        if _text(outcome) == "busy":
+        reply = self._run(
+            "agent_state", AgentStateReply, queue, agent_id, wanted.value, self._now()
+        )
+        if reply.outcome == "busy":
             return None
         return self.agent(queue, agent_id)
 
     def agent(self, queue: QueueSettings, agent_id: str) -> AgentStatus:
-        rec = json.loads(_text(self._run("agent", queue, agent_id, self._now())))
+        rec = json.loads(self._run("agent", AgentReply, queue, agent_id, self._now()).record)
         return AgentStatus(
             state=AgentState(rec["state"]),
             since=rec.get("since"),
@@ -281,15 +278,16 @@ class QueueService:
 
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
         now = self._now()
-        line, ready, held, offered, serving, handled, agents = self._run(
-            "snapshot", queue, now, now - queue.estimate_window_seconds
+        reply = self._run(
+            "snapshot", SnapshotReply, queue, now, now - queue.estimate_window_seconds
         )
+        agents: dict[str, str] = json.loads(reply.agents_json)
         return QueueSnapshot(
-            line_length=int(line),
-            ready=int(ready),
-            held=int(held),
-            offered=int(offered),
-            serving=int(serving),
-            handle_times=[float(json.loads(raw)["seconds"]) for raw in handled],
-            agents={agent: AgentState(state) for agent, state in json.loads(_text(agents)).items()},
+            line_length=reply.line_length,
+            ready=reply.ready,
+            held=reply.held,
+            offered=reply.offered,
+            serving=reply.serving,
+            handle_times=[float(json.loads(raw)["seconds"]) for raw in reply.handled_json_list],
+            agents={agent: AgentState(state) for agent, state in agents.items()},
         )

@@ -68,7 +68,8 @@ class Telephony:
         """Twilio's status of the call (queued, ringing, in-progress, completed, ...), or
         None when Twilio does not know it."""
         try:
-            return self._client.calls(call_sid).fetch().status
+            status: str | None = self._client.calls(call_sid).fetch().status
+            return status
         except TwilioRestException as exc:
             if exc.status == 404:
                 return None

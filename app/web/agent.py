@@ -24,11 +24,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from app.agent_desk import NotYourCall, WrapUpRefused
 from app.agent_sessions import AgentSessions
-from app.queue_service import AgentState, AgentStatus
 from app.bootstrap import get_services
+from app.queue_service import AgentState, AgentStatus
 
 bp = Blueprint(
     "agent",
@@ -107,7 +108,7 @@ def sign_in_post() -> Any:
 
 @bp.post("/sign-out")
 @signed_in
-def sign_out() -> Response:
+def sign_out() -> ResponseReturnValue:
     desk = get_services().agent_desk
     desk.set_state(g.agent, AgentState.away)
     _sessions().end(g.agent_session.token)

@@ -31,7 +31,7 @@ def _check_rasa(services: Services) -> dict[str, object]:
         return {"ok": True, "required": False, "state": "disabled"}
     started = time.perf_counter()
     up = services.dialogue.is_up(timeout=1.0)
-    state = {
+    state: dict[str, object] = {
         "ok": up,
         "required": False,
         "breaker": "open" if services.dialogue.breaker.is_open else "closed",

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template
 
-from app.queue_overview import queue_overviews
 from app.bootstrap import get_services
+from app.queue_overview import queue_overviews
 from app.web.agent import signed_in
 
 bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")

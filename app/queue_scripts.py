@@ -1,0 +1,171 @@
+"""The queue's Lua scripts (`queue/*.lua`) as Python sees them: loaded once with redis-py's
+`register_script`, and each script's reply typed by a NamedTuple that matches the
+"Returns:" header of its file. The contract between Lua and Python is written here once;
+`app.queue_service` turns these raw replies into the queue's domain values.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar, get_origin, get_type_hints
+
+import redis
+from redis.commands.core import Script
+
+from app.redis_text import text
+
+
+class ScriptReplyError(RuntimeError):
+    """A script answered in a shape its reply type does not describe (a Lua file and this
+    module disagree)."""
+
+
+class TakeSlotReply(NamedTuple):
+    """take_slot.lua: {ticket, people_ahead, outcome, previous_call_sid}"""
+
+    ticket: int
+    people_ahead: int
+    outcome: str
+    previous_call_sid: str
+
+
+class PositionReply(NamedTuple):
+    """position.lua: {state, people_ahead, line_length, ticket, joined_at, agent}"""
+
+    state: str
+    people_ahead: int  # -1: not counted (serving, unknown)
+    line_length: int
+    ticket: int
+    joined_at: str  # epoch seconds, '' when unknown
+    agent: str  # '' when not offered or serving
+
+
+class EndCallReply(NamedTuple):
+    """end_call.lua: outcome"""
+
+    outcome: str
+
+
+class LeaveReply(NamedTuple):
+    """leave.lua: 'released' | 'unknown'"""
+
+    outcome: str
+
+
+class DispatchReply(NamedTuple):
+    """dispatch.lua: {agent_id, call_sid, ticket, joined_at} (or nil: nobody to pair)"""
+
+    agent_id: str
+    call_sid: str
+    ticket: int
+    joined_at: float
+
+
+class ConnectReply(NamedTuple):
+    """connect.lua: {outcome, seconds_waited}"""
+
+    outcome: str
+    seconds_waited: float
+
+
+class RequeueFrontReply(NamedTuple):
+    """requeue_front.lua: {outcome, people_ahead}"""
+
+    outcome: str
+    people_ahead: int
+
+
+class SnapshotReply(NamedTuple):
+    """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
+    agents_json}"""
+
+    line_length: int
+    ready: int
+    held: int
+    offered: int
+    serving: int
+    handled_json_list: list[str]  # JSON records of recent conversations, most recent first
+    agents_json: str  # {agent id: state}
+
+
+class AgentStateReply(NamedTuple):
+    """agent_state.lua: {outcome, state}"""
+
+    outcome: str
+    state: str
+
+
+class AgentReply(NamedTuple):
+    """agent.lua: the agent's JSON record"""
+
+    record: str
+
+
+# One of the reply types above (a NamedTuple: mypy sees it through its tuple base).
+R = TypeVar("R", bound=tuple[Any, ...])
+ScriptArg = str | int | float
+
+SCRIPT_NAMES = (
+    "take_slot",
+    "position",
+    "end_call",
+    "leave",
+    "dispatch",
+    "connect",
+    "requeue_front",
+    "snapshot",
+    "agent_state",
+    "agent",
+)
+
+
+class QueueScripts:
+    """The registered scripts of one Redis connection."""
+
+    def __init__(self, client: redis.Redis, directory: Path) -> None:
+        common = (directory / "_common.lua").read_text(encoding="utf-8")
+        self._scripts: dict[str, Script] = {
+            name: client.register_script(
+                common + "\n" + (directory / f"{name}.lua").read_text(encoding="utf-8")
+            )
+            for name in SCRIPT_NAMES
+        }
+
+    def run(self, name: str, reply: type[R], keys: list[str], args: list[ScriptArg]) -> R:
+        raw = self._scripts[name](keys=keys, args=args)
+        if raw is None:
+            raise ScriptReplyError(f"{name}.lua returned nil")
+        return parse_reply(reply, raw)
+
+    def run_optional(
+        self, name: str, reply: type[R], keys: list[str], args: list[ScriptArg]
+    ) -> R | None:
+        """For a script whose reply may be nil (nothing to do)."""
+        raw = self._scripts[name](keys=keys, args=args)
+        return None if raw is None else parse_reply(reply, raw)
+
+
+def parse_reply(reply: type[R], raw: object) -> R:
+    """A script's raw reply (a Redis value, or a list of them) as `reply`, each field
+    converted to the type it declares."""
+    values = raw if isinstance(raw, list) else [raw]
+    fields = get_type_hints(reply)  # in the order the NamedTuple declares them
+    if len(values) != len(fields):
+        raise ScriptReplyError(f"{reply.__name__} expects {list(fields)}, got {raw!r}")
+    converted = [_convert(kind, value) for kind, value in zip(fields.values(), values, strict=True)]
+    return tuple.__new__(reply, converted)
+
+
+def _convert(kind: Any, value: object) -> object:
+    if get_origin(kind) is list:
+        if not isinstance(value, list):
+            raise ScriptReplyError(f"expected a list, got {value!r}")
+        return [text(item) for item in value]
+    if kind is int:
+        return int(text(value))
+    if kind is float:
+        return float(text(value))
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(text(value))
+    return text(value)
