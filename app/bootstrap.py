@@ -42,6 +42,7 @@ class Services:
     queue: QueueService
     calls: CallStore
     dialogue: RasaClient
+    telephony: Telephony
     arrival: Arrival
     conversation: Conversation
     wait_loop: WaitLoop
@@ -56,8 +57,10 @@ class Services:
     wait_accuracy: WaitAccuracy
 
     def close(self) -> None:
-        """Close what the services opened (Redis's pool, Rasa's HTTP sessions)."""
+        """Close what the services opened: Redis's pool, the HTTP sessions to Rasa and
+        Twilio."""
         self.dialogue.close()
+        self.telephony.close()
         self.redis.close()
 
 
@@ -102,6 +105,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         queue=queue,
         calls=calls,
         dialogue=dialogue,
+        telephony=telephony,
         arrival=arrival,
         conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
         wait_loop=wait_loop,

@@ -41,14 +41,18 @@ class Telephony:
         api_base_url: str,
         timeout: float = REST_TIMEOUT_SECONDS,
     ) -> None:
-        self._client = Client(
-            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout)
-        )
+        self._http = TwilioHttpClient(timeout=timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
         # twilio-python builds every API 2010 URL from this domain's base URL; TWILIO_REGION
         # or TWILIO_EDGE in the environment would rewrite its host, so they are cleared.
         self._client.api.base_url = api_base_url.rstrip("/")
         self._client.edge = None
         self._client.region = None
+
+    def close(self) -> None:
+        """Close the keep-alive connections to Twilio."""
+        if self._http.session is not None:
+            self._http.session.close()
 
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call fetch and run the TwiML at `url` now. False when the call is no

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 import responses
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -38,6 +39,24 @@ PUBLIC_BASE_URL = "https://voice.example.test"
 SUPPORT_NUMBER = "+15005550006"
 # Wednesday 25 November 2026, 10:00 in New York: the centre is open.
 OPEN_TIME = datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp()
+
+
+# Markers by what a test needs (registered in pyproject.toml), so the fast loop is
+# `scripts/test -m "not rasa and not browser"`: a test that uses one of these fixtures gets
+# its marker without having to say so.
+_MARKER_OF_FIXTURE = {
+    "redis_url": "redis",
+    "rasa_stack": "rasa",
+    "browser": "browser",
+    "prism_url": "contract",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in _MARKER_OF_FIXTURE:
+                item.add_marker(_MARKER_OF_FIXTURE[fixture])
 
 
 def free_port() -> int:
@@ -128,8 +147,12 @@ def settings(redis_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: Clock, redis_client: redis.Redis):
-    return create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
+def app(settings: Settings, clock: Clock, redis_client: redis.Redis) -> Iterator[Flask]:
+    app = create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
+    yield app
+    # The app's Redis pool and HTTP sessions: left to the garbage collector, their sockets
+    # are reported unclosed at exit, which fails the run.
+    app.extensions["queue_assistant"].close()
 
 
 @pytest.fixture
@@ -165,6 +188,7 @@ def live_server(app) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join()
 
 
@@ -194,9 +218,7 @@ def rasa_app(settings: Settings, clock: Clock, rasa_stack: RasaStack, redis_clie
     with_rasa = settings.model_copy(update={"rasa_url": rasa_stack.url, "rasa_token": RASA_TOKEN})
     app = create_app({"SETTINGS": with_rasa, "CLOCK": clock, "TESTING": True})
     yield app
-    services = app.extensions["queue_assistant"]
-    services.dialogue.close()
-    services.redis.close()
+    app.extensions["queue_assistant"].close()
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ class RecordingTwilio:
 
     def close(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
         self._thread.join()
 
 
@@ -159,6 +160,8 @@ def test_concurrent_dispatchers_never_double_assign(
         thread.join()
     assert errors == []
     check_pairs(recording_twilio.redirects, sids, workers[0].queue, support)
+    for services in workers:
+        services.close()
 
 
 def test_two_rq_worker_processes_never_double_assign(

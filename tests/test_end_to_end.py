@@ -23,6 +23,8 @@ from tests.full_stack import AgentBrowser, FullStack, open_all_week
 from tests.rasa_stack import RASA_TOKEN, RasaStack
 from tests.test_assistant_with_rasa import MARIA
 
+pytestmark = pytest.mark.e2e
+
 ALICE = ("alice", "alice-demo-password")
 # Waits for the stack to do what it promises; bounded so a broken stack fails, not hangs.
 HAND_OFF_TIMEOUT = 30
