@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from app.settings import REPO_ROOT
-from app.simulator.__main__ import main
-from app.simulator.scenario import load_scenario
-from app.simulator.server import StandInServer
+from standin.__main__ import main
+from standin.scenario import load_scenario
+from standin.server import StandInServer
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, free_port
-from tests.twilio_standin import stand_in
+from tests.standin.twilio_standin import stand_in
 
 ALL_SCENARIOS = sorted((REPO_ROOT / "demo" / "scenarios").glob("*.yml"))
 # Hand-off scenarios need the worker and an agent signed in at the console (the whole demo).
@@ -105,7 +105,7 @@ def test_an_interactive_caller_talks_presses_and_hangs_up(
     stand_in_for_app: StandInServer, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.simulator", "call", "--from", "+14155550101"],
+        [sys.executable, "-m", "standin", "call", "--from", "+14155550101"],
         input="my bill is wrong\n0\n/hangup\n",
         capture_output=True,
         text=True,

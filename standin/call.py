@@ -31,10 +31,10 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
-from app.simulator import twiml
-from app.simulator.phones import ANSWERED, Phones
-from app.simulator.timing import Background, Timer, Timing
-from app.simulator.transport import FlaskClientTransport, HttpTransport, Transport
+from standin import twiml
+from standin.phones import ANSWERED, Phones
+from standin.timing import Background, Timer, Timing
+from standin.transport import FlaskClientTransport, HttpTransport, Transport
 
 __all__ = [
     "MAX_STEPS_WITHOUT_INPUT",

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.simulator import twiml
-from app.simulator.call import CallNotLive, SimulatedCall, SimulatedTwilio
-from app.simulator.resource import call_resource, calls_uri
+from standin import twiml
+from standin.call import CallNotLive, SimulatedCall, SimulatedTwilio
+from standin.resource import call_resource, calls_uri
 
 PAGE_SIZE = 50
 

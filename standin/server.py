@@ -1,7 +1,7 @@
 """The stand-in as a service: Twilio's REST API (`rest.py`) and the control API
 (`control.py`) on one loopback port, the one `TWILIO_API_BASE_URL` names.
 
-`serve()` is `python -m app.simulator serve`; `StandInServer` runs the same thing in a
+`serve()` is `python -m standin serve`; `StandInServer` runs the same thing in a
 background thread (tests, `run --in-process`).
 """
 
@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from app.settings import Settings
-from app.simulator.call import SimulatedTwilio
-from app.simulator.control import control_blueprint
-from app.simulator.rest import rest_blueprint
-from app.simulator.timing import Timing
-from app.simulator.transport import HttpTransport
+from standin.call import SimulatedTwilio
+from standin.control import control_blueprint
+from standin.rest import rest_blueprint
+from standin.timing import Timing
+from standin.transport import HttpTransport
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Twilio gives up on a webhook after 15 seconds.

@@ -1,5 +1,5 @@
 """The stand-in's control API: JSON under `/sim` for the people and scripts playing the
-callers and the agents' phones (`python -m app.simulator call` and `run` use it).
+callers and the agents' phones (`python -m standin call` and `run` use it).
 
     GET  /sim                               the stand-in, its mode, whether the app answers
     GET  /sim/calls                         every call (newest first)
@@ -35,7 +35,7 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, jsonify, request
 
-from app.simulator.call import (
+from standin.call import (
     AppError,
     LineState,
     SimulatedCall,
@@ -43,7 +43,7 @@ from app.simulator.call import (
     SimulatorError,
     new_call_sid,
 )
-from app.simulator.phones import PhoneBehaviour, PhoneBehaviourError
+from standin.phones import PhoneBehaviour, PhoneBehaviourError
 
 # The longest a request waits for something to happen.
 MAX_WAIT_SECONDS = 120.0
