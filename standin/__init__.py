@@ -5,6 +5,6 @@ agents' phones (`python -m standin serve | call | run`).
 
 Modules: `twiml` (parser), `call` (a call's state machine and the simulated account),
 `phones` (how dialled phones answer), `timing` (step or real time, timers), `transport`
-(HTTP to the app), `rest` and `resource` (Twilio's REST API), `control` and `client` (the
+(HTTP to the app), `rest` and `call_resource` (Twilio's REST API), `control` and `client` (the
 control API and its client), `server` (serve), `interactive` (call), `scenario` (run).
 """

@@ -24,7 +24,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.settings import Settings, SettingsError, load_settings
 from standin.client import ControlClient, ControlError, StandInUnavailable
 from standin.interactive import interactive
 from standin.scenario import Scenario, ScenarioError, ScenarioRunner, load_scenario
@@ -35,6 +34,7 @@ from standin.server import (
     is_loopback_url,
     serve,
 )
+from standin.settings import SettingsError, StandInSettings, load_settings
 from standin.timing import Timing
 
 USAGE_ERROR = 2
@@ -115,14 +115,14 @@ def _timing(args: argparse.Namespace) -> Timing:
     )
 
 
-def _app_address(settings: Settings, args: argparse.Namespace) -> str:
+def _app_address(settings: StandInSettings, args: argparse.Namespace) -> str:
     address = (args.app or default_app_address(settings)).rstrip("/")
     if not is_loopback_url(address):
         raise SetupError(f"--app {address!r}: the simulator only calls loopback http addresses")
     return address
 
 
-def _stand_in(settings: Settings, args: argparse.Namespace) -> ControlClient:
+def _stand_in(settings: StandInSettings, args: argparse.Namespace) -> ControlClient:
     """A client of the running stand-in, after checking that it and the app answer."""
     url = (args.stand_in or settings.twilio_api_base_url).rstrip("/")
     if not is_loopback_url(url):
@@ -172,7 +172,7 @@ def run_scenarios(client: ControlClient, scenarios: list[tuple[Path, Scenario]])
     return 1 if failures else 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: StandInSettings) -> int:
     scenarios = _load_all(args.scenarios)
     if not args.in_process:
         with _stand_in(settings, args) as client:

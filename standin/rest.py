@@ -24,7 +24,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from standin import twiml
 from standin.call import CallNotLive, SimulatedCall, SimulatedTwilio
-from standin.resource import call_resource, calls_uri
+from standin.call_resource import call_resource, calls_uri
 
 PAGE_SIZE = 50
 

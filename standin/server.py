@@ -12,17 +12,17 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from app.settings import Settings
 from standin.call import SimulatedTwilio
 from standin.control import control_blueprint
 from standin.rest import rest_blueprint
+from standin.settings import StandInSettings
 from standin.timing import Timing
 from standin.transport import HttpTransport
 
@@ -48,7 +48,18 @@ def listen_address(api_base_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port
 
 
-def default_app_address(settings: Settings) -> str:
+class AppLocation(Protocol):
+    """Where the app listens, as settings describe it (the stand-in's own, or the app's when
+    a benchmark drives callers)."""
+
+    @property
+    def public_base_url(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+def default_app_address(settings: AppLocation) -> str:
     """Where the app listens, unless told: PUBLIC_BASE_URL when it is a loopback address (as
     in development: Twilio calls that very URL), else http://127.0.0.1:$PORT. (Under honcho
     every process gets its own PORT, so the stand-in's PORT is not the web process's.)"""
@@ -72,7 +83,7 @@ def create_standin_app(twilio: SimulatedTwilio, app_address: str) -> Flask:
     return app
 
 
-def build_twilio(settings: Settings, app_address: str, timing: Timing) -> SimulatedTwilio:
+def build_twilio(settings: StandInSettings, app_address: str, timing: Timing) -> SimulatedTwilio:
     """The simulated account: signs with TWILIO_AUTH_TOKEN over PUBLIC_BASE_URL and sends
     every webhook to the app at `app_address`."""
     return SimulatedTwilio(
@@ -130,7 +141,7 @@ def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: Settings, app_address: str, timing: Timing) -> int:
+def serve(settings: StandInSettings, app_address: str, timing: Timing) -> int:
     """Serve until interrupted (Ctrl-C, or SIGTERM from honcho). 2 on a setup problem."""
     try:
         host, port = listen_address(settings.twilio_api_base_url)
