@@ -19,9 +19,8 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
+from standin import control, current, rest
 from standin.call import SimulatedTwilio
-from standin.control import control_blueprint
-from standin.rest import rest_blueprint
 from standin.settings import StandInSettings
 from standin.timing import Timing
 from standin.transport import HttpTransport
@@ -71,16 +70,17 @@ def default_app_address(settings: AppLocation) -> str:
 def create_standin_app(twilio: SimulatedTwilio, app_address: str) -> Flask:
     """One WSGI app: `/2010-04-01/...` (Twilio's REST API) and `/sim/...` (control)."""
     app = Flask("twilio_standin")
-    app.register_blueprint(rest_blueprint(twilio))
-    app.register_blueprint(control_blueprint(twilio, app_address))
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        response = jsonify(error=error.description, status=error.code)
-        response.status_code = error.code or 500
-        return response
-
+    current.init_app(app, twilio, app_address)
+    app.register_blueprint(rest.bp)
+    app.register_blueprint(control.bp)
+    app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    response = jsonify(error=error.description, status=error.code)
+    response.status_code = error.code or 500
+    return response
 
 
 def build_twilio(settings: StandInSettings, app_address: str, timing: Timing) -> SimulatedTwilio:
