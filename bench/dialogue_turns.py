@@ -30,8 +30,7 @@ from twilio.request_validator import RequestValidator
 from app.call_flow import MENU_URL, SECRET_URL, TURN_URL
 from app.http_sessions import SessionPerThread
 from bench.dialogue_stack import ACCOUNT_SID, AUTH_TOKEN, PHASE_HEADER, Stack
-from standin import twiml
-from standin.call import HttpTransport, new_call_sid
+from standin import HttpTransport, new_call_sid, twiml
 
 APP, REST, REST_TRACKER, TWILIO_VOICE = "app", "rest", "rest+tracker", "twilio_voice"
 CHANNELS = (APP, REST, REST_TRACKER, TWILIO_VOICE)

@@ -41,8 +41,7 @@ from bench.measure import (
     progress,
 )
 from bench.redis_server import RedisServer, free_port, redis_server
-from standin import twiml
-from standin.call import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid
+from standin import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid, twiml
 
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "b" * 32

@@ -41,7 +41,7 @@ import requests
 
 from app.settings import QUEUE_DIR, REPO_ROOT, SettingsError, load_settings
 from bench.measure import machine_description, own_cpu_seconds, percentile, progress
-from standin.call import SimulatedCall, SimulatedTwilio, SimulatorError
+from standin import SimulatedCall, SimulatedTwilio, SimulatorError
 from standin.server import default_app_address, is_loopback_url
 from standin.transport import HttpTransport
 

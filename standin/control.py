@@ -35,8 +35,9 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, jsonify, request
 
-from standin.call import AppError, LineState, SimulatedCall, SimulatorError, new_call_sid
 from standin.current import get_app_address, get_twilio
+from standin.leg import SimulatedCall
+from standin.line import AppError, LineState, SimulatorError, new_call_sid
 from standin.phones import PhoneBehaviour, PhoneBehaviourError
 
 # The longest a request waits for something to happen.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from standin.call import SimulatedTwilio
+from standin.account import SimulatedTwilio
 
 _EXTENSION = "twilio_standin"
 

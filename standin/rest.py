@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify, request
 
 from standin import twiml
-from standin.call import CallNotLive, SimulatedCall
 from standin.call_resource import call_resource, calls_uri
 from standin.current import get_twilio
+from standin.leg import SimulatedCall
+from standin.line import CallNotLive
 
 PAGE_SIZE = 50
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from standin import control, current, rest
-from standin.call import SimulatedTwilio
+from standin.account import SimulatedTwilio
 from standin.settings import StandInSettings
 from standin.timing import Timing
 from standin.transport import HttpTransport

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from app import jobs
 from app.queue_service import AgentState
 from app.services import Services
-from standin.call import HttpTransport, SimulatedTwilio
+from standin import HttpTransport, SimulatedTwilio
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER
 from tests.test_assistant_with_rasa import MARIA, verify_by_pin
 from tests.test_handoff import agent_leg, dial_result, redirected_to, says

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from standin.call import LineState, SimulatedTwilio, SimulatorError
+from standin import LineState, SimulatedTwilio, SimulatorError
 from standin.phones import PhoneBehaviour
 from tests.conftest import ACCOUNT_SID
 from tests.standin.twilio_standin import (

@@ -11,7 +11,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from standin.call import SimulatedTwilio
+from standin import SimulatedTwilio
 from standin.phones import PhoneBehaviour
 from standin.server import StandInServer
 from tests.conftest import ACCOUNT_SID, PUBLIC_BASE_URL

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from standin.call import LineState, SimulatedTwilio
+from standin import LineState, SimulatedTwilio
 from standin.phones import PhoneBehaviour
 from standin.timing import Timing
 from tests.standin.twilio_standin import (

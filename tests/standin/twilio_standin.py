@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.serving import make_server
 
-from standin.call import SimulatedTwilio
+from standin import SimulatedTwilio
 from standin.phones import Phones
 from standin.server import StandInServer
 from standin.timing import Timing
