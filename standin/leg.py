@@ -375,20 +375,25 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
         with self._lock:
             if item.ignore_twiml:
                 return []
-            if self._pending is not None and not self._ended:
-                self._event("dropped", f"TwiML from {url} (the call was redirected meanwhile)")
-                return self._release_locked()
-            if self._ended:
-                return self._release_locked()
-            if code != 200:
-                return self._fail_locked(f"{url} answered {code or 'nothing'}: {body[:500]}")
-            try:
-                verbs = twiml.parse(body)
-            except twiml.TwimlError as exc:
-                return self._fail_locked(f"{url}: {exc}")
-            if self.status in {"ringing", "queued"}:
-                self._answered_locked()
-            return self._run_locked(tuple(verbs))
+            return self._answer_locked(url, code, body)
+
+    def _answer_locked(self, url: str, code: int, body: str) -> list[Item] | None:
+        """What the app answered to a webhook: run its TwiML, unless the call has moved on
+        meanwhile or the answer is not something Twilio would play."""
+        if self._pending is not None and not self._ended:
+            self._event("dropped", f"TwiML from {url} (the call was redirected meanwhile)")
+            return self._release_locked()
+        if self._ended:
+            return self._release_locked()
+        if code != 200:
+            return self._fail_locked(f"{url} answered {code or 'nothing'}: {body[:500]}")
+        try:
+            verbs = twiml.parse(body)
+        except twiml.TwimlError as exc:
+            return self._fail_locked(f"{url}: {exc}")
+        if self.status in {"ringing", "queued"}:
+            self._answered_locked()
+        return self._run_locked(tuple(verbs))
 
     def _webhook_status(self) -> str:
         return "in-progress" if self.status not in ENDED_STATUSES else "completed"
