@@ -1,7 +1,7 @@
 """How the stand-in reaches the app: real HTTP, or Flask's test client in-process.
 
 A transport only moves bytes; signing and the TwiML that comes back are the account's and the
-call's business (`call.py`).
+legs' business (`account.py`, `leg.py`).
 """
 
 from __future__ import annotations
