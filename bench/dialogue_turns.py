@@ -28,11 +28,10 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from app.http_sessions import SessionPerThread
-from app.simulator import twiml
-from app.simulator.call import HttpTransport, new_call_sid
 from app.twiml import path
 from app.voice_reply import Route
 from bench.dialogue_stack import ACCOUNT_SID, AUTH_TOKEN, PHASE_HEADER, Stack
+from standin import HttpTransport, new_call_sid, twiml
 
 APP, REST, REST_TRACKER, TWILIO_VOICE = "app", "rest", "rest+tracker", "twilio_voice"
 CHANNELS = (APP, REST, REST_TRACKER, TWILIO_VOICE)

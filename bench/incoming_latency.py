@@ -32,8 +32,6 @@ from app import business_hours
 from app.calls import CallStore
 from app.queue_service import CallState, QueueService
 from app.settings import QUEUE_DIR, REPO_ROOT, WEEKDAYS, QueueSettings, load_operator_config
-from app.simulator import twiml
-from app.simulator.call import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid
 from bench.measure import (
     BARRIER_SECONDS,
     MachineCpu,
@@ -43,6 +41,7 @@ from bench.measure import (
     progress,
 )
 from bench.redis_server import RedisServer, free_port, redis_server
+from standin import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid, twiml
 
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "b" * 32

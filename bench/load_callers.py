@@ -40,10 +40,10 @@ from typing import Any
 import requests
 
 from app.settings import QUEUE_DIR, REPO_ROOT, SettingsError, load_settings
-from app.simulator.call import SimulatedCall, SimulatedTwilio, SimulatorError
-from app.simulator.server import default_app_address, is_loopback_url
-from app.simulator.transport import HttpTransport
 from bench.measure import machine_description, own_cpu_seconds, percentile, progress
+from standin import SimulatedCall, SimulatedTwilio, SimulatorError
+from standin.server import default_app_address, is_loopback_url
+from standin.transport import HttpTransport
 
 MAX_CALLERS = 2000
 MAX_DURATION_SECONDS = 600.0

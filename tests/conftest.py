@@ -30,7 +30,7 @@ from app.settings import (
     Settings,
     load_operator_config,
 )
-from app.simulator.call import FlaskClientTransport, HttpTransport, SimulatedTwilio
+from standin import FlaskClientTransport, HttpTransport, SimulatedTwilio
 from tests.rasa_stack import RASA_TOKEN, RasaStack
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"

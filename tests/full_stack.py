@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from app.settings import QUEUE_DIR, REPO_ROOT
-from app.simulator.client import ControlClient
+from standin.client import ControlClient
 
 START_TIMEOUT_SECONDS = 60
 # The stand-in plays calls in real time, scaled: a 20 s hold clip lasts 0.4 s, a 1 s ring
@@ -74,7 +74,7 @@ class FullStack:
             "twilio": [
                 sys.executable,
                 "-m",
-                "app.simulator",
+                "standin",
                 "--app",
                 self.web,
                 "serve",

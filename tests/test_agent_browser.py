@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 
 from app.bootstrap import Services
 from app.queue_service import AgentState
-from app.simulator.call import HttpTransport, SimulatedTwilio
 from app.worker import AppWorker
+from standin import HttpTransport, SimulatedTwilio
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER
 from tests.test_assistant_with_rasa import MARIA, verify_by_pin
 from tests.test_handoff import agent_leg, dial_result, redirected_to, says

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from app.bootstrap import Services
 from app.queue_service import AgentState
 from app.settings import QueueSettings
-from app.simulator.call import SimulatedCall, SimulatedTwilio
+from standin import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER, Clock
 from tests.test_handoff import agent_leg, redirected_to
 

@@ -13,7 +13,7 @@ from flask import Flask
 from app.calls import CallRecord, TranscriptEntry
 from app.queue_service import CallState, QueueService
 from app.settings import QueueSettings
-from app.simulator.call import SimulatedCall, SimulatedTwilio
+from standin import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER
 from tests.rasa_stack import RasaStack
 

@@ -23,7 +23,7 @@ from app.bootstrap import build_services
 from app.job_queue import DISPATCH_QUEUE
 from app.queue_service import AgentState, QueueService
 from app.settings import REPO_ROOT, AppEnv, OperatorConfig, QueueSettings, Settings
-from app.simulator.call import new_call_sid
+from standin import new_call_sid
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
 
 AGENTS = [f"agent{i:02d}" for i in range(30)]

@@ -16,8 +16,8 @@ import requests
 from app.calls import CallStore
 from app.queue_service import QueueService
 from app.settings import REPO_ROOT, QueueSettings
-from app.simulator.client import ControlClient
-from app.simulator.scenario import ScenarioRunner, load_scenario
+from standin.client import ControlClient
+from standin.scenario import ScenarioRunner, load_scenario
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SUPPORT_NUMBER, free_port
 from tests.full_stack import AgentBrowser, FullStack, open_all_week
 from tests.rasa_stack import RASA_TOKEN, RasaStack

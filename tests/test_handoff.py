@@ -14,7 +14,7 @@ from app.bootstrap import Services
 from app.history import Outcome
 from app.queue_service import AgentState, CallState
 from app.settings import QueueSettings
-from app.simulator.call import SimulatedCall, SimulatedTwilio, new_call_sid
+from standin import SimulatedCall, SimulatedTwilio, new_call_sid
 from tests.conftest import ACCOUNT_SID, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER, Clock
 
 

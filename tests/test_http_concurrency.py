@@ -6,7 +6,7 @@ import threading
 
 from app.queue_service import QueueService
 from app.settings import QueueSettings
-from app.simulator.call import SimulatedCall, SimulatedTwilio
+from standin import SimulatedCall, SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER
 
 

@@ -16,7 +16,7 @@ from app.queue_service import (
     SlotOutcome,
 )
 from app.settings import QueueSettings
-from app.simulator.call import new_call_sid
+from standin import new_call_sid
 
 
 def caller_number(i: int) -> str:

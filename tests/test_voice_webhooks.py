@@ -8,7 +8,7 @@ import pytest
 
 from app.queue_service import CallState, QueueService
 from app.settings import QueueSettings
-from app.simulator.call import SimulatedTwilio, new_call_sid
+from standin import SimulatedTwilio, new_call_sid
 from tests.conftest import ACCOUNT_SID, SUPPORT_NUMBER, Clock
 
 
@@ -373,7 +373,7 @@ def test_first_round_of_the_wait_loop_explains_the_keys_once(twilio: SimulatedTw
 
 def test_webhook_while_redis_is_down_answers_503_for_twilios_fallback(settings) -> None:
     from app import create_app
-    from app.simulator.call import FlaskClientTransport
+    from standin import FlaskClientTransport
     from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, free_port
 
     down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})

@@ -7,8 +7,8 @@ import pytest
 from app import speech
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig, QueueSettings
-from app.simulator.call import SimulatedTwilio, new_call_sid
 from app.wait_estimate import estimate_wait_seconds
+from standin import SimulatedTwilio, new_call_sid
 from tests.conftest import SUPPORT_NUMBER, Clock
 from tests.test_queue_rules import offer_head
 

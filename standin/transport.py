@@ -1,17 +1,16 @@
 """How the stand-in reaches the app: real HTTP, or Flask's test client in-process.
 
 A transport only moves bytes; signing and the TwiML that comes back are the account's and the
-call's business (`call.py`).
+legs' business (`account.py`, `leg.py`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Protocol
 
 import requests
-
-from app.http_sessions import SessionPerThread
 
 
 class Transport(Protocol):
@@ -26,12 +25,37 @@ class Transport(Protocol):
         ...
 
 
+class _SessionPerThread:
+    """Keep-alive sessions, one per thread (a requests Session is not for sharing between
+    threads), all closed together."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._all.append(session)
+        return session
+
+    def close_all(self) -> None:
+        with self._lock:
+            for session in self._all:
+                session.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
 class HttpTransport:
     """Reach a running app over real HTTP (keep-alive, one session per thread)."""
 
     def __init__(self, address: str, timeout: float = 20.0) -> None:
         self._address = address.rstrip("/")
-        self._sessions = SessionPerThread()
+        self._sessions = _SessionPerThread()
         self._timeout = timeout
 
     @property

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import REPO_ROOT
-from app.simulator.__main__ import main
-from app.simulator.scenario import load_scenario
-from app.simulator.server import StandInServer
+from app.settings import REPO_ROOT, AppEnv, Settings
+from standin.__main__ import main
+from standin.scenario import load_scenario
+from standin.server import StandInServer
+from standin.settings import StandInSettings
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, free_port
-from tests.twilio_standin import stand_in
+from tests.standin.twilio_standin import stand_in
 
 ALL_SCENARIOS = sorted((REPO_ROOT / "demo" / "scenarios").glob("*.yml"))
 # Hand-off scenarios need the worker and an agent signed in at the console (the whole demo).
@@ -42,6 +43,13 @@ def stand_in_for_app(live_server: str) -> Iterator[StandInServer]:
     """The stand-in (step mode) sending the project's app its webhooks."""
     with stand_in(live_server) as (_, server):
         yield server
+
+
+def test_without_a_twilio_identity_the_stand_in_signs_as_the_development_app_checks() -> None:
+    blank = {"twilio_auth_token": "", "twilio_account_sid": "", "_env_file": None}
+    app = Settings(app_env=AppEnv.development, **blank)
+    stand_in = StandInSettings(app_env="development", **blank)
+    assert (stand_in.auth_token, stand_in.account_sid) == (app.auth_token, app.account_sid)
 
 
 def test_every_demo_scenario_is_valid() -> None:
@@ -105,7 +113,7 @@ def test_an_interactive_caller_talks_presses_and_hangs_up(
     stand_in_for_app: StandInServer, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.simulator", "call", "--from", "+14155550101"],
+        [sys.executable, "-m", "standin", "call", "--from", "+14155550101"],
         input="my bill is wrong\n0\n/hangup\n",
         capture_output=True,
         text=True,

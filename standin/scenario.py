@@ -27,8 +27,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.simulator.client import ControlClient, ControlError, RemoteCall
-from app.simulator.phones import PhoneBehaviour, PhoneBehaviourError
+from standin.client import ControlClient, ControlError, RemoteCall
+from standin.phones import PhoneBehaviour, PhoneBehaviourError
 
 E164 = Annotated[str, Field(pattern=r"^(\+[1-9]\d{6,14}|anonymous)$")]
 Name = Annotated[str, Field(min_length=1, max_length=40, description="the caller's name")]

@@ -1,5 +1,5 @@
 """The stand-in's control API: JSON under `/sim` for the people and scripts playing the
-callers and the agents' phones (`python -m app.simulator call` and `run` use it).
+callers and the agents' phones (`python -m standin call` and `run` use it).
 
     GET  /sim                               the stand-in, its mode, whether the app answers
     GET  /sim/calls                         every call (newest first)
@@ -35,15 +35,10 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, jsonify, request
 
-from app.simulator.call import (
-    AppError,
-    LineState,
-    SimulatedCall,
-    SimulatedTwilio,
-    SimulatorError,
-    new_call_sid,
-)
-from app.simulator.phones import PhoneBehaviour, PhoneBehaviourError
+from standin.current import get_app_address, get_twilio
+from standin.leg import SimulatedCall
+from standin.line import AppError, LineState, SimulatorError, new_call_sid
+from standin.phones import PhoneBehaviour, PhoneBehaviourError
 
 # The longest a request waits for something to happen.
 MAX_WAIT_SECONDS = 120.0
@@ -150,159 +145,174 @@ def _text(body: dict[str, Any], name: str, pattern: str | None = None) -> str:
     return value
 
 
-def control_blueprint(twilio: SimulatedTwilio, app_address: str) -> Blueprint:
-    bp = Blueprint("standin_control", __name__, url_prefix="/sim")
+bp = Blueprint("standin_control", __name__, url_prefix="/sim")
 
-    @bp.errorhandler(ControlError)
-    def _control_error(error: ControlError) -> Response:
-        body: dict[str, Any] = {"error": error.message}
-        if error.call is not None:
-            body["call"] = call_view(error.call)
-        response = jsonify(body)
-        response.status_code = error.status
-        return response
 
-    def _call(sid: str) -> SimulatedCall:
-        call = twilio.call(sid)
-        if call is None:
-            raise ControlError(404, f"no call {sid}")
-        return call
+@bp.errorhandler(ControlError)
+def _control_error(error: ControlError) -> Response:
+    body: dict[str, Any] = {"error": error.message}
+    if error.call is not None:
+        body["call"] = call_view(error.call)
+    response = jsonify(body)
+    response.status_code = error.status
+    return response
 
-    @bp.get("")
-    def info() -> Response:
-        timing = twilio.timing
-        return jsonify(
-            {
-                "stand_in": "twilio",
-                "account_sid": twilio.account_sid,
-                "public_base_url": twilio.public_base_url,
-                "mode": "realtime" if timing.realtime else "step",
-                "music_seconds": timing.music_seconds,
-                "time_scale": timing.time_scale,
-                "app": _probe(app_address),
-                "calls": len(twilio.calls()),
-            }
-        )
 
-    @bp.get("/calls")
-    def list_calls() -> Response:
-        calls = sorted(twilio.calls(), key=lambda c: c.created_at, reverse=True)
-        return jsonify({"calls": [call_view(c) for c in calls[:200]]})
+def _call(sid: str) -> SimulatedCall:
+    call = get_twilio().call(sid)
+    if call is None:
+        raise ControlError(404, f"no call {sid}")
+    return call
 
-    @bp.post("/calls")
-    def place_call() -> tuple[Response, int]:
-        body = _body()
-        from_ = _text(body, "from", r"\+[1-9]\d{6,14}|anonymous|[A-Za-z0-9:+@._-]{1,64}")
-        to = _text(body, "to", r"\+[1-9]\d{6,14}")
-        call = SimulatedCall(twilio=twilio, sid=new_call_sid(), from_=from_, to=to)
-        try:
-            call.request(twilio.incoming_url, status="ringing")
-        except SimulatorError as exc:
-            raise ControlError(502, str(exc), call) from exc
-        _settle(call)
-        return jsonify({"call": call_view(call), "events": _events(call, 0)}), 201
 
-    @bp.get("/calls/<sid>")
-    def get_call(sid: str) -> Response:
-        call = _call(sid)
-        state = request.args.get("wait_for")
-        if state is None:
-            return jsonify({"call": call_view(call)})
-        if state not in WAIT_STATES:
-            raise ControlError(400, f"wait_for must be one of {', '.join(sorted(WAIT_STATES))}")
-        reached = call.wait_for(lambda c: _reached(c, state), _seconds("timeout", 30.0))
-        if not reached:
-            raise ControlError(408, f"the call did not become {state} in time", call)
+@bp.get("")
+def info() -> Response:
+    twilio = get_twilio()
+    timing = twilio.timing
+    return jsonify(
+        {
+            "stand_in": "twilio",
+            "account_sid": twilio.account_sid,
+            "public_base_url": twilio.public_base_url,
+            "mode": "realtime" if timing.realtime else "step",
+            "music_seconds": timing.music_seconds,
+            "time_scale": timing.time_scale,
+            "app": _probe(get_app_address()),
+            "calls": len(twilio.calls()),
+        }
+    )
+
+
+@bp.get("/calls")
+def list_calls() -> Response:
+    calls = sorted(get_twilio().calls(), key=lambda c: c.created_at, reverse=True)
+    return jsonify({"calls": [call_view(c) for c in calls[:200]]})
+
+
+@bp.post("/calls")
+def place_call() -> tuple[Response, int]:
+    body = _body()
+    from_ = _text(body, "from", r"\+[1-9]\d{6,14}|anonymous|[A-Za-z0-9:+@._-]{1,64}")
+    to = _text(body, "to", r"\+[1-9]\d{6,14}")
+    twilio = get_twilio()
+    call = SimulatedCall(twilio=twilio, sid=new_call_sid(), from_=from_, to=to)
+    try:
+        call.request(twilio.incoming_url, status="ringing")
+    except SimulatorError as exc:
+        raise ControlError(502, str(exc), call) from exc
+    _settle(call)
+    return jsonify({"call": call_view(call), "events": _events(call, 0)}), 201
+
+
+@bp.get("/calls/<sid>")
+def get_call(sid: str) -> Response:
+    call = _call(sid)
+    state = request.args.get("wait_for")
+    if state is None:
         return jsonify({"call": call_view(call)})
+    if state not in WAIT_STATES:
+        raise ControlError(400, f"wait_for must be one of {', '.join(sorted(WAIT_STATES))}")
+    reached = call.wait_for(lambda c: _reached(c, state), _seconds("timeout", 30.0))
+    if not reached:
+        raise ControlError(408, f"the call did not become {state} in time", call)
+    return jsonify({"call": call_view(call)})
 
-    @bp.get("/calls/<sid>/events")
-    def events(sid: str) -> Response:
-        call = _call(sid)
-        try:
-            since = max(0, int(request.args.get("since", "0")))
-        except ValueError as exc:
-            raise ControlError(400, "since must be an event number") from exc
-        call.wait_for(lambda c: len(c.events) > since or c.ended, _seconds("wait", 0.0))
-        return jsonify(
-            {"events": _events(call, since), "next": len(call.events), "call": call_view(call)}
+
+@bp.get("/calls/<sid>/events")
+def events(sid: str) -> Response:
+    call = _call(sid)
+    try:
+        since = max(0, int(request.args.get("since", "0")))
+    except ValueError as exc:
+        raise ControlError(400, "since must be an event number") from exc
+    call.wait_for(lambda c: len(c.events) > since or c.ended, _seconds("wait", 0.0))
+    return jsonify(
+        {"events": _events(call, since), "next": len(call.events), "call": call_view(call)}
+    )
+
+
+@bp.post("/calls/<sid>/<action>")
+def act(sid: str, action: str) -> Response:
+    call = _call(sid)
+    body = _body()
+    _settle(call)
+    mark = len(call.events)
+    try:
+        _caller_acts(call, action, body)
+    except SimulatorError as exc:
+        raise ControlError(502 if isinstance(exc, AppError) else 409, str(exc), call) from exc
+    _settle(call)
+    return jsonify({"call": call_view(call), "events": _events(call, mark)})
+
+
+def _caller_acts(call: SimulatedCall, action: str, body: dict[str, Any]) -> None:
+    match action:
+        case "say":
+            confidence = body.get("confidence", 0.92)
+            if not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+                raise ControlError(400, "confidence must be between 0 and 1")
+            call.say(_text(body, "text"), float(confidence))
+        case "press":
+            call.press(_text(body, "digits", r"[0-9*#]{1,64}"))
+        case "silence":
+            call.stay_silent()
+        case "hangup":
+            call.hang_up()
+        case "drop":
+            call.drop()
+        case _:
+            raise ControlError(404, f"no action {action!r}")
+
+
+@bp.get("/calls/<sid>/agent")
+def agent(sid: str) -> Response:
+    call = _call(sid)
+    if call.agent is None:
+        raise ControlError(404, "no agent has been dialled on this call", call)
+    return jsonify({"agent": leg_view(call.agent), "legs": [leg_view(x) for x in call.legs]})
+
+
+@bp.post("/calls/<sid>/agent/hangup")
+def agent_hang_up(sid: str) -> Response:
+    call = _call(sid)
+    mark = len(call.events)
+    try:
+        call.agent_hang_up()
+    except SimulatorError as exc:
+        raise ControlError(409, str(exc), call) from exc
+    _settle(call)
+    return jsonify({"call": call_view(call), "events": _events(call, mark)})
+
+
+@bp.get("/phones")
+def phones() -> Response:
+    return jsonify(
+        {
+            "phones": {
+                address: {"answer": b.describe(), "press": b.press}
+                for address, b in get_twilio().phones.all().items()
+            },
+            "default": "answers at once",
+        }
+    )
+
+
+@bp.put("/phones/<path:address>")
+def set_phone(address: str) -> Response:
+    if not _ADDRESS.match(address):
+        raise ControlError(
+            400, f"{address!r} is not a phone address (+E.164, client:name or sip:uri)"
         )
-
-    @bp.post("/calls/<sid>/<action>")
-    def act(sid: str, action: str) -> Response:
-        call = _call(sid)
-        body = _body()
-        _settle(call)
-        mark = len(call.events)
-        try:
-            match action:
-                case "say":
-                    confidence = body.get("confidence", 0.92)
-                    if not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
-                        raise ControlError(400, "confidence must be between 0 and 1")
-                    call.say(_text(body, "text"), float(confidence))
-                case "press":
-                    call.press(_text(body, "digits", r"[0-9*#]{1,64}"))
-                case "silence":
-                    call.stay_silent()
-                case "hangup":
-                    call.hang_up()
-                case "drop":
-                    call.drop()
-                case _:
-                    raise ControlError(404, f"no action {action!r}")
-        except SimulatorError as exc:
-            raise ControlError(502 if isinstance(exc, AppError) else 409, str(exc), call) from exc
-        _settle(call)
-        return jsonify({"call": call_view(call), "events": _events(call, mark)})
-
-    @bp.get("/calls/<sid>/agent")
-    def agent(sid: str) -> Response:
-        call = _call(sid)
-        if call.agent is None:
-            raise ControlError(404, "no agent has been dialled on this call", call)
-        return jsonify({"agent": leg_view(call.agent), "legs": [leg_view(x) for x in call.legs]})
-
-    @bp.post("/calls/<sid>/agent/hangup")
-    def agent_hang_up(sid: str) -> Response:
-        call = _call(sid)
-        mark = len(call.events)
-        try:
-            call.agent_hang_up()
-        except SimulatorError as exc:
-            raise ControlError(409, str(exc), call) from exc
-        _settle(call)
-        return jsonify({"call": call_view(call), "events": _events(call, mark)})
-
-    @bp.get("/phones")
-    def phones() -> Response:
-        return jsonify(
-            {
-                "phones": {
-                    address: {"answer": b.describe(), "press": b.press}
-                    for address, b in twilio.phones.all().items()
-                },
-                "default": "answers at once",
-            }
-        )
-
-    @bp.put("/phones/<path:address>")
-    def set_phone(address: str) -> Response:
-        if not _ADDRESS.match(address):
-            raise ControlError(
-                400, f"{address!r} is not a phone address (+E.164, client:name or sip:uri)"
-            )
-        body = _body()
-        press = body.get("press")
-        if press is not None and not isinstance(press, str):
-            raise ControlError(400, "press must be a string of keys")
-        try:
-            behaviour = PhoneBehaviour.parse(str(body.get("answer", "now")), press)
-        except PhoneBehaviourError as exc:
-            raise ControlError(400, str(exc)) from exc
-        twilio.phones.set(address, behaviour)
-        return jsonify({"address": address, "answer": behaviour.describe(), "press": press})
-
-    return bp
+    body = _body()
+    press = body.get("press")
+    if press is not None and not isinstance(press, str):
+        raise ControlError(400, "press must be a string of keys")
+    try:
+        behaviour = PhoneBehaviour.parse(str(body.get("answer", "now")), press)
+    except PhoneBehaviourError as exc:
+        raise ControlError(400, str(exc)) from exc
+    get_twilio().phones.set(address, behaviour)
+    return jsonify({"address": address, "answer": behaviour.describe(), "press": press})
 
 
 def _events(call: SimulatedCall, since: int) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.simulator.call import API_VERSION, SimulatedCall, rfc2822
+from standin.leg import SimulatedCall
+from standin.line import API_VERSION, rfc2822
 
 
 def calls_uri(account_sid: str) -> str:

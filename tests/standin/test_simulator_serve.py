@@ -1,4 +1,4 @@
-"""The stand-in as a service: `python -m app.simulator serve` as a real process, its control
+"""The stand-in as a service: `python -m standin serve` as a real process, its control
 API, the interactive caller fed through stdin, and scenarios run against it, all over real
 HTTP against a contact centre that checks every signature."""
 
@@ -18,10 +18,10 @@ import pytest
 import requests
 
 from app.settings import REPO_ROOT
-from app.simulator.__main__ import main
-from app.simulator.client import ControlClient, ControlError
+from standin.__main__ import main
+from standin.client import ControlClient, ControlError
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, free_port
-from tests.twilio_standin import (
+from tests.standin.twilio_standin import (
     CENTRE_NUMBER,
     WAIT_SECONDS,
     ContactCentre,
@@ -87,7 +87,7 @@ def centre() -> Iterator[tuple[ContactCentre, str]]:
 def start_serve(app_url: str, *options: str) -> tuple[subprocess.Popen[str], Lines, str]:
     url = f"http://127.0.0.1:{free_port()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.simulator", "--app", app_url, "serve", *options],
+        [sys.executable, "-m", "standin", "--app", app_url, "serve", *options],
         env=command_env(url),
         cwd="/",
         stdout=subprocess.PIPE,
@@ -109,7 +109,7 @@ def stop(process: subprocess.Popen[str], lines: Lines) -> int:
 
 @pytest.fixture
 def serve_step(centre) -> Iterator[tuple[ContactCentre, str]]:
-    """`python -m app.simulator serve --step` calling the contact centre."""
+    """`python -m standin serve --step` calling the contact centre."""
     contact, app_url = centre
     process, lines, url = start_serve(app_url, "--step")
     yield contact, url
@@ -128,7 +128,7 @@ def serve_realtime(centre) -> Iterator[tuple[ContactCentre, str]]:
 def test_the_interactive_caller_hears_what_happens_without_typing_anything(serve_step) -> None:
     contact, url = serve_step
     caller = subprocess.Popen(
-        [sys.executable, "-m", "app.simulator", "call", "--from", CALLER],
+        [sys.executable, "-m", "standin", "call", "--from", CALLER],
         env=command_env(url),
         cwd="/",
         stdin=subprocess.PIPE,

@@ -16,11 +16,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.serving import make_server
 
-from app.simulator.call import SimulatedTwilio
-from app.simulator.phones import Phones
-from app.simulator.server import StandInServer
-from app.simulator.timing import Timing
-from app.simulator.transport import HttpTransport
+from standin import SimulatedTwilio
+from standin.phones import Phones
+from standin.server import StandInServer
+from standin.timing import Timing
+from standin.transport import HttpTransport
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
 
 CENTRE_NUMBER = "+15005550006"

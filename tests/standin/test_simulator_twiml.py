@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from app.simulator import twiml
-from app.simulator.phones import ANSWERED, BUSY, NO_ANSWER, Answer, PhoneBehaviour
+from standin import twiml
+from standin.phones import ANSWERED, BUSY, NO_ANSWER, Answer, PhoneBehaviour
 
 
 def parse_one(response: VoiceResponse) -> twiml.Verb:

@@ -11,11 +11,11 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from app.simulator.call import SimulatedTwilio
-from app.simulator.phones import PhoneBehaviour
-from app.simulator.server import StandInServer
+from standin import SimulatedTwilio
+from standin.phones import PhoneBehaviour
+from standin.server import StandInServer
 from tests.conftest import ACCOUNT_SID, PUBLIC_BASE_URL
-from tests.twilio_standin import (
+from tests.standin.twilio_standin import (
     CENTRE_NUMBER,
     WAIT_SECONDS,
     ContactCentre,

@@ -1,4 +1,4 @@
-"""`python -m app.simulator call`: a person on the phone, at a terminal, through a running
+"""`python -m standin call`: a person on the phone, at a terminal, through a running
 stand-in (`serve`).
 
 What the caller hears is printed as it arrives, including what happens without them doing
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from app.simulator.client import ControlClient, ControlError, RemoteCall, StandInUnavailable
+from standin.client import ControlClient, ControlError, RemoteCall, StandInUnavailable
 
 KEYS = re.compile(r"^[0-9*#]+$")
 POLL_SECONDS = 5.0

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from app.simulator import twiml
+from standin import twiml
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The control API's client: how `python -m app.simulator call` and `run` (and anything
+"""The control API's client: how `python -m standin call` and `run` (and anything
 else) drive callers and agents' phones in a running stand-in (`control.py`)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ControlClient:
         except requests.ConnectionError as exc:
             raise StandInUnavailable(
                 f"the Twilio stand-in is not running at {self.base_url} "
-                "(start it with: .venv/bin/python -m app.simulator serve)"
+                "(start it with: .venv/bin/python -m standin serve)"
             ) from exc
         except requests.Timeout as exc:
             raise ControlError(504, f"the stand-in did not answer {method} {path} in time") from exc

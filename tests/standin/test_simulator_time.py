@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.simulator.call import LineState, SimulatedTwilio
-from app.simulator.phones import PhoneBehaviour
-from app.simulator.timing import Timing
-from tests.twilio_standin import (
+from standin import LineState, SimulatedTwilio
+from standin.phones import PhoneBehaviour
+from standin.timing import Timing
+from tests.standin.twilio_standin import (
     CENTRE_NUMBER,
     WAIT_SECONDS,
     ContactCentre,

@@ -1,15 +1,15 @@
-"""`python -m app.simulator`: a local stand-in for Twilio, and callers to put through it.
+"""`python -m standin`: a local stand-in for Twilio, and callers to put through it.
 
-    python -m app.simulator serve [--step] [--music-seconds 20] [--time-scale 1]
+    python -m standin serve [--step] [--music-seconds 20] [--time-scale 1]
         Twilio's REST API (the part the app uses) and a control API for callers and agents'
         phones, on the loopback address TWILIO_API_BASE_URL names (e.g. http://127.0.0.1:8020).
         Webhooks go to the app (PUBLIC_BASE_URL when it is a loopback address, as in
         development; else http://127.0.0.1:$PORT; or --app), signed with TWILIO_AUTH_TOKEN
         over PUBLIC_BASE_URL, exactly as Twilio signs them.
-    python -m app.simulator call [--from +14155550101] [--to +15005550006]
+    python -m standin call [--from +14155550101] [--to +15005550006]
         an interactive caller through the running stand-in: type words to say them, keys
         (e.g. 10234567#) to press them, an empty line to stay silent, /hangup, /drop.
-    python -m app.simulator run demo/scenarios/*.yml
+    python -m standin run demo/scenarios/*.yml
         scripted callers and agents' phones with expectations, through the running stand-in
         (or --in-process: a stand-in of its own, for scenarios without hand-offs).
 
@@ -24,18 +24,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.settings import Settings, SettingsError, load_settings
-from app.simulator.client import ControlClient, ControlError, StandInUnavailable
-from app.simulator.interactive import interactive
-from app.simulator.scenario import Scenario, ScenarioError, ScenarioRunner, load_scenario
-from app.simulator.server import (
+from standin.client import ControlClient, ControlError, StandInUnavailable
+from standin.interactive import interactive
+from standin.scenario import Scenario, ScenarioError, ScenarioRunner, load_scenario
+from standin.server import (
     StandInServer,
     build_twilio,
     default_app_address,
     is_loopback_url,
     serve,
 )
-from app.simulator.timing import Timing
+from standin.settings import SettingsError, StandInSettings, load_settings
+from standin.timing import Timing
 
 USAGE_ERROR = 2
 
@@ -46,7 +46,7 @@ class SetupError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m app.simulator",
+        prog="python -m standin",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -115,21 +115,21 @@ def _timing(args: argparse.Namespace) -> Timing:
     )
 
 
-def _app_address(settings: Settings, args: argparse.Namespace) -> str:
+def _app_address(settings: StandInSettings, args: argparse.Namespace) -> str:
     address = (args.app or default_app_address(settings)).rstrip("/")
     if not is_loopback_url(address):
         raise SetupError(f"--app {address!r}: the simulator only calls loopback http addresses")
     return address
 
 
-def _stand_in(settings: Settings, args: argparse.Namespace) -> ControlClient:
+def _stand_in(settings: StandInSettings, args: argparse.Namespace) -> ControlClient:
     """A client of the running stand-in, after checking that it and the app answer."""
     url = (args.stand_in or settings.twilio_api_base_url).rstrip("/")
     if not is_loopback_url(url):
         raise SetupError(
             f"TWILIO_API_BASE_URL is {url!r}, not the local stand-in: set it to a loopback "
             "address such as http://127.0.0.1:8020 (scripts/run does in development) and "
-            "start .venv/bin/python -m app.simulator serve"
+            "start .venv/bin/python -m standin serve"
         )
     client = ControlClient(url)
     try:
@@ -172,7 +172,7 @@ def run_scenarios(client: ControlClient, scenarios: list[tuple[Path, Scenario]])
     return 1 if failures else 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: StandInSettings) -> int:
     scenarios = _load_all(args.scenarios)
     if not args.in_process:
         with _stand_in(settings, args) as client:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.simulator.call import LineState, SimulatedTwilio, SimulatorError
-from app.simulator.phones import PhoneBehaviour
+from standin import LineState, SimulatedTwilio, SimulatorError
+from standin.phones import PhoneBehaviour
 from tests.conftest import ACCOUNT_SID
-from tests.twilio_standin import (
+from tests.standin.twilio_standin import (
     CENTRE_NUMBER,
     ContactCentre,
     _response,

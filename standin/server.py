@@ -1,7 +1,7 @@
 """The stand-in as a service: Twilio's REST API (`rest.py`) and the control API
 (`control.py`) on one loopback port, the one `TWILIO_API_BASE_URL` names.
 
-`serve()` is `python -m app.simulator serve`; `StandInServer` runs the same thing in a
+`serve()` is `python -m standin serve`; `StandInServer` runs the same thing in a
 background thread (tests, `run --in-process`).
 """
 
@@ -12,19 +12,18 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from app.settings import Settings
-from app.simulator.call import SimulatedTwilio
-from app.simulator.control import control_blueprint
-from app.simulator.rest import rest_blueprint
-from app.simulator.timing import Timing
-from app.simulator.transport import HttpTransport
+from standin import control, current, rest
+from standin.account import SimulatedTwilio
+from standin.settings import StandInSettings
+from standin.timing import Timing
+from standin.transport import HttpTransport
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Twilio gives up on a webhook after 15 seconds.
@@ -48,7 +47,18 @@ def listen_address(api_base_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port
 
 
-def default_app_address(settings: Settings) -> str:
+class AppLocation(Protocol):
+    """Where the app listens, as settings describe it (the stand-in's own, or the app's when
+    a benchmark drives callers)."""
+
+    @property
+    def public_base_url(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+def default_app_address(settings: AppLocation) -> str:
     """Where the app listens, unless told: PUBLIC_BASE_URL when it is a loopback address (as
     in development: Twilio calls that very URL), else http://127.0.0.1:$PORT. (Under honcho
     every process gets its own PORT, so the stand-in's PORT is not the web process's.)"""
@@ -60,19 +70,20 @@ def default_app_address(settings: Settings) -> str:
 def create_standin_app(twilio: SimulatedTwilio, app_address: str) -> Flask:
     """One WSGI app: `/2010-04-01/...` (Twilio's REST API) and `/sim/...` (control)."""
     app = Flask("twilio_standin")
-    app.register_blueprint(rest_blueprint(twilio))
-    app.register_blueprint(control_blueprint(twilio, app_address))
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        response = jsonify(error=error.description, status=error.code)
-        response.status_code = error.code or 500
-        return response
-
+    current.init_app(app, twilio, app_address)
+    app.register_blueprint(rest.bp)
+    app.register_blueprint(control.bp)
+    app.register_error_handler(HTTPException, _http_error)
     return app
 
 
-def build_twilio(settings: Settings, app_address: str, timing: Timing) -> SimulatedTwilio:
+def _http_error(error: HTTPException) -> Response:
+    response = jsonify(error=error.description, status=error.code)
+    response.status_code = error.code or 500
+    return response
+
+
+def build_twilio(settings: StandInSettings, app_address: str, timing: Timing) -> SimulatedTwilio:
     """The simulated account: signs with TWILIO_AUTH_TOKEN over PUBLIC_BASE_URL and sends
     every webhook to the app at `app_address`."""
     return SimulatedTwilio(
@@ -130,7 +141,7 @@ def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: Settings, app_address: str, timing: Timing) -> int:
+def serve(settings: StandInSettings, app_address: str, timing: Timing) -> int:
     """Serve until interrupted (Ctrl-C, or SIGTERM from honcho). 2 on a setup problem."""
     try:
         host, port = listen_address(settings.twilio_api_base_url)

@@ -1,0 +1,60 @@
+"""Outbound calls (Twilio's `POST Calls.json`, the app's call backs): the phone rings in the
+background, with `initiated` and `ringing` progress callbacks, then answers (the call runs
+its URL or document) or does not (the call ends busy, no-answer or failed).
+
+`OutboundLeg` is part of `SimulatedCall` (`leg.py`) and uses its engine (`_lock`, `_event`,
+`_release_locked`, `_park_locked`, `_drive`, `_end_locked`, `_answered_locked`) and its status
+callbacks (`callbacks.py`).
+"""
+
+from __future__ import annotations
+
+from standin.line import LineState
+from standin.phones import ANSWERED
+from standin.work import Answered, Item, Progress
+
+
+class OutboundLeg:
+    """A call the account places: ringing, then answered or not."""
+
+    _answer: Item | None  # what the call does once answered
+
+    def place(self, first: Item, timeout: int) -> None:
+        """Ring the phone for at most `timeout` seconds, in the background; `first` is what
+        the call does when it answers. The call stays busy (queued) until then."""
+        outcome, seconds = self.twilio.phones.get(self.to).ring(timeout)
+        with self._lock:
+            self._answer = first
+            self._ring_outcome = outcome
+            self._active = True
+            self._event("dialing", self.to, to=self.to)
+        self.twilio.background.submit(lambda: self._ring(outcome, seconds))
+
+    def _ring(self, outcome: str, seconds: float) -> None:
+        self._progress_callback("initiated")
+        with self._lock:
+            if self._ended:
+                self._release_locked()
+                return
+            self.status = "ringing"
+        self._progress_callback("ringing")
+        with self._lock:
+            if self._ended:
+                self._release_locked()
+                return
+            if self.twilio.timing.realtime and seconds > 0:
+                self._park_locked(LineState.queued, (), seconds)
+                return
+        self._drive([Answered(outcome)])
+
+    def _answered(self, outcome: str) -> list[Item] | None:
+        with self._lock:
+            if self._ended:
+                return self._release_locked()
+            if outcome != ANSWERED:
+                self.status = outcome
+                return self._end_locked(outcome, f"{self.to}: {outcome}")
+            self._answered_locked()
+            first = self._answer
+            assert first is not None
+        return [Progress("answered"), first]
