@@ -79,6 +79,11 @@ def verification_message(outcome: str, method: str) -> str:
     return f"/verification_result{entities}"
 
 
+def keypad_menu_message(reason: str) -> str:
+    """The message telling Rasa the reason chosen on the keypad menu."""
+    return f"/keypad_menu{json.dumps({'reason': reason})}"
+
+
 @dataclass(frozen=True)
 class Assistant:
     client: RasaClient
@@ -104,6 +109,7 @@ class Assistant:
             # entities: only the app may speak that way (e.g. verification outcomes).
             message = message.lstrip("/ ")
         try:
+            record = self._tell_keypad_reason(record, facts)
             turn = self.client.turn(record.call_sid, message, {"call": facts})
         except DialogueUnavailable as exc:
             log.warning("assistant unavailable for %s (%s): keypad menu", record.call_sid, exc)
@@ -116,6 +122,15 @@ class Assistant:
                 TranscriptEntry(at=self.clock(), speaker="assistant", text=text),
             )
         return response
+
+    def _tell_keypad_reason(self, record: CallRecord, facts: dict[str, Any]) -> CallRecord:
+        """A reason chosen on the keypad while the assistant was unavailable is told to it
+        first, once, so the dialogue knows why the caller called. Its reply is not spoken:
+        the caller heard the app confirm the choice."""
+        if record.reason_source != "keypad" or not record.reason or record.keypad_reason_told:
+            return record
+        self.client.turn(record.call_sid, keypad_menu_message(record.reason), {"call": facts})
+        return record.model_copy(update={"keypad_reason_told": True})
 
     def check_secret(self, record: CallRecord, value: str) -> CallRecord:
         """Check a keyed (or, for a postcode, spoken) secret. Only the outcome is kept."""

@@ -54,6 +54,8 @@ class CallRecord(BaseModel):
     # Why they called, and who says so ("assistant" or "keypad").
     reason: str | None = None
     reason_source: str | None = None
+    # A keypad choice made while the assistant was unavailable, told to it since.
+    keypad_reason_told: bool = False
     # Verification is decided by the app (it checks the secret); never holds the secret.
     verification: Literal["verified", "failed", "locked"] | None = None
     verification_method: str | None = None

@@ -112,7 +112,9 @@ class Conversation:
                 at=self.clock(), speaker="caller", text=f"[keypad menu: {reason}]", input="dtmf"
             ),
         )
-        record = record.model_copy(update={"reason": reason, "reason_source": "keypad"})
+        record = record.model_copy(
+            update={"reason": reason, "reason_source": "keypad", "keypad_reason_told": False}
+        )
         log.info("call %s chose %s from the keypad menu", record.call_sid, reason)
         noted = ctx.lang.prompts.keypad_choice_noted
         return self._respond(ctx, record, AssistantResponse([noted], Next.wait))

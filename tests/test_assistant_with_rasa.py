@@ -191,6 +191,29 @@ def test_a_frozen_rasa_gives_the_keypad_menu_and_the_caller_still_queues(
     assert queue_service.position(support, call.sid).state is CallState.waiting
 
 
+def test_a_reason_keyed_while_rasa_was_frozen_is_told_to_it_once_it_is_back(
+    rasa_twilio: SimulatedTwilio, rasa_app: Flask, rasa_stack: RasaStack
+) -> None:
+    rasa_stack.pause()
+    try:
+        call = rasa_twilio.dial("+14155550166", SUPPORT_NUMBER)
+        call.say("i have a question")
+        assert "Press 1 for billing" in call.heard[-1]
+        call.press("1")
+    finally:
+        rasa_stack.resume()
+    call.press("1")  # talk to the assistant again
+    mark = len(call.heard)
+    call.say("how long is the wait")
+    record, transcript = record_of(rasa_app, call)
+    # The dialogue learnt the keyed reason (its slot is read back after the caller's turn),
+    # and the caller heard the answer to their question, not a reply to the app's message.
+    assert record.dialogue.get("reason") == "billing"
+    assert record.keypad_reason_told
+    assert "You're next in line." in call.heard_since(mark)
+    assert [e.text for e in transcript if e.speaker == "caller"][-1] == "how long is the wait"
+
+
 def test_rasa_project_validates(rasa_stack: RasaStack, tmp_path: Path) -> None:
     """`rasa data validate`: the domain, stories, rules and NLU data agree."""
     result = rasa_stack.run_rasa(
