@@ -77,7 +77,7 @@ class Conversation:
         record = self.calls.get(params.CallSid)
         if record is None or record.awaiting != "secret":
             log.warning("secret for call %s that is not being verified", params.CallSid)
-            return self.wait_loop.round(params)
+            return self.wait_loop.next_round(params)
         ctx = self._context(params, record)
         digits = params.Digits.rstrip(listening.END_OF_NUMBER)
         if digits == listening.PERSON_KEY:

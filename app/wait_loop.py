@@ -27,7 +27,7 @@ class WaitLoop:
     arrival: Arrival
     clock: Clock
 
-    def round(self, params: VoiceRequest) -> Reply:
+    def next_round(self, params: VoiceRequest) -> Reply:
         """One round of the wait loop. A call with no record or no place is given one (state
         lost, or a request that overtook the greeting) rather than dropped."""
         record = self.calls.get(params.CallSid)

@@ -64,7 +64,7 @@ def menu(params: GatherResult) -> Response:
 @bp.post(path(Route.wait))
 @twilio_webhook(VoiceRequest)
 def wait(params: VoiceRequest) -> Response:
-    return _twiml(get_services().wait_loop.round(params))
+    return _twiml(get_services().wait_loop.next_round(params))
 
 
 @bp.post(path(Route.status))
