@@ -7,7 +7,6 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,6 @@ import pytest
 import redis
 import responses
 from flask import Flask
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.bootstrap import Services
@@ -31,6 +29,7 @@ from app.settings import (
     load_operator_config,
 )
 from standin import FlaskClientTransport, HttpTransport, SimulatedTwilio
+from tests.loopback import serving
 from tests.rasa_stack import RASA_TOKEN, RasaStack
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -183,13 +182,8 @@ def queue_service(redis_client: redis.Redis, clock: Clock) -> QueueService:
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app behind a real threaded HTTP server on loopback."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the screen pop shows the reason and the verification, and the wrap-up is saved."
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +17,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from app.bootstrap import Services
 from app.queue_service import AgentState
 from app.worker import AppWorker
 from standin import HttpTransport, SimulatedTwilio
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CALLS_URL, PUBLIC_BASE_URL, SUPPORT_NUMBER
+from tests.loopback import serving
 from tests.test_assistant_with_rasa import MARIA, verify_by_pin
 from tests.test_handoff import agent_leg, dial_result, redirected_to, says
 
@@ -60,13 +59,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 @pytest.fixture
 def console_url(rasa_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, rasa_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(rasa_app) as url:
+        yield url
 
 
 def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(

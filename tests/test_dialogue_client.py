@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.dialogue_client import CircuitBreaker, DialogueUnavailable, RasaClient
+from tests.loopback import running
 
 
 class MisbehavingRasa:
@@ -63,12 +64,8 @@ class MisbehavingRasa:
 @pytest.fixture
 def rasa() -> Iterator[MisbehavingRasa]:
     server = MisbehavingRasa()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-    thread.join()
+    with running(server.server):
+        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import redis
 import yaml
 from flask import Flask, jsonify, request
 from rq import Queue
-from werkzeug.serving import make_server
 
 from app.agents import hash_password
 from app.bootstrap import build_services
@@ -25,6 +24,7 @@ from app.queue_service import AgentState, QueueService
 from app.settings import REPO_ROOT, AppEnv, OperatorConfig, QueueSettings, Settings
 from standin import new_call_sid
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.loopback import serving
 
 AGENTS = [f"agent{i:02d}" for i in range(30)]
 CALLERS = 60
@@ -46,22 +46,16 @@ class RecordingTwilio:
                 self.redirects.append((sid, request.form["Url"]))
             return jsonify(sid=sid, account_sid=account, status="in-progress")
 
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self.app = app
+        self.url = ""  # once served (the fixture)
 
 
 @pytest.fixture
 def recording_twilio() -> Iterator[RecordingTwilio]:
     twilio = RecordingTwilio()
-    yield twilio
-    twilio.close()
+    with serving(twilio.app) as url:
+        twilio.url = url
+        yield twilio
 
 
 @pytest.fixture(scope="module")

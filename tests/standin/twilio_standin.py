@@ -14,7 +14,6 @@ from flask import Flask, Response, request
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from werkzeug.serving import make_server
 
 from standin import SimulatedTwilio
 from standin.phones import Phones
@@ -22,24 +21,11 @@ from standin.server import StandInServer
 from standin.timing import Timing
 from standin.transport import HttpTransport
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.loopback import serving
 
 CENTRE_NUMBER = "+15005550006"
 MUSIC = "https://example.test/hold-music.mp3"
 WAIT_SECONDS = 10.0  # bounded waits that fail clearly
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """`app` behind a threaded HTTP server on a free loopback port, shut down afterwards."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,35 @@
+"""Servers on a free loopback port for the duration of a test, in a thread: stopped, their
+listening socket closed and their thread joined afterwards (an unclosed socket fails the run
+at exit). A short poll interval, because shutdown waits for the next poll."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from socketserver import BaseServer
+from typing import Any
+
+from werkzeug.serving import make_server
+
+POLL_SECONDS = 0.05
+
+
+@contextmanager
+def running(server: BaseServer) -> Iterator[None]:
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """A WSGI app behind a threaded HTTP server; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    with running(server):
+        yield f"http://127.0.0.1:{server.server_port}"
