@@ -7,13 +7,13 @@ as long as a speech `<Gather>` listens.
 
 from __future__ import annotations
 
-from app.voice_reply import Listen, Pause, Play, Route, Say
+from app.voice_reply import Listen, Route, Sound
 
 PERSON_KEY = "0"  # at any prompt: a person, now
 ASSISTANT_KEY = "1"  # while waiting: talk to the assistant again
 END_OF_NUMBER = "#"
 
-Prompt = tuple[Say | Play | Pause, ...]
+Prompt = tuple[Sound, ...]
 
 
 def at_greeting(prompt: Prompt) -> Listen:

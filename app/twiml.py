@@ -23,6 +23,7 @@ from app.voice_reply import (
     RingAgent,
     Route,
     Say,
+    Sound,
     Step,
     Voice,
 )
@@ -76,7 +77,7 @@ def _append(response: VoiceResponse, step: Step, voice: Voice | None) -> None:
             response.hangup()
 
 
-def _sound(target: VoiceResponse | Gather, step: Say | Play | Pause, voice: Voice | None) -> None:
+def _sound(target: VoiceResponse | Gather, step: Sound, voice: Voice | None) -> None:
     match step:
         case Say(text=text):
             spoken = _required(voice)

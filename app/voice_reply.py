@@ -47,13 +47,17 @@ class Pause:
     seconds: int
 
 
+# What can play while the call listens.
+Sound = Say | Play | Pause
+
+
 @dataclass(frozen=True)
 class Listen:
     """Listen for keys (and speech, if `speech`) while `prompt` plays; what was heard goes
     to `to`. Speech is recognised in the call's language with its speech model."""
 
     to: Route
-    prompt: tuple[Say | Play | Pause, ...] = ()
+    prompt: tuple[Sound, ...] = ()
     speech: bool = False
     hints: bool = False  # the operator's speech hints: for open questions only
     timeout: int = 5
