@@ -10,6 +10,7 @@ its private state. The Dial's state belongs to the caller's leg, under that leg'
         bridge(leg)                  `leg`'s whisper is over: connect (False: the Dial is gone)
         dialled_leg_left(leg)        `leg` ended or left by itself: the Dial is over
         dialled_leg_heard(leg, text) `leg` heard a <Say> (the whisper): note it here too
+        sid                          read for the dialled leg's ParentCallSid
     The dialled side (`Dialled`), told by the caller's leg:
         answer_dial()                your phone answered: run the whisper, then ask to bridge
         end_by_peer(status, reason)  the caller's side left the call: end now
@@ -59,6 +60,8 @@ class Dialled(Protocol):
 
 class Dialler(Protocol):
     """The caller's leg, as the leg its <Dial> opened sees it."""
+
+    sid: str
 
     def awaits_bridge(self, leg: Dialled) -> bool: ...
 

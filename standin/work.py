@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from standin import twiml
 
 if TYPE_CHECKING:
-    from standin.dial import DialledParty
+    from standin.dial import Dialled
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class BridgeParent:
 class EndLeg:
     """End another leg (the agent's, when the caller goes)."""
 
-    leg: DialledParty
+    leg: Dialled
     status: str
     reason: str
 
