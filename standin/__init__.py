@@ -9,12 +9,12 @@ never imports `app` (standin/ruff.toml). Tests and benchmarks use it through the
 Modules: `account` (the simulated account: signing, placing and keeping calls), `leg` (one
 leg running TwiML), `gather` (the caller at a <Gather>), `dial` (a <Dial> and its bridge: the
 interface between two legs), `outbound` (outbound ringing), `callbacks` (status callbacks),
-`work` (the work a leg's thread does), `line` (states, events, errors, sids), `twiml`
-(parser), `phones` (how dialled phones answer), `timing` (step or real time, timers),
-`transport` (HTTP to the app), `settings` (the environment it reads), `rest` and
-`call_resource` (Twilio's REST API), `control` and `client` (the control API and its client),
-`current` (the state the APIs' views reach), `server` (serve), `interactive` (call),
-`scenario` (run).
+`engine` (a leg as those parts see it), `work` (the work a leg's thread does), `line`
+(states, events, errors, sids), `twiml` (parser), `phones` (how dialled phones answer),
+`timing` (step or real time, timers), `transport` (HTTP to the app), `settings` (the
+environment it reads), `rest` and `call_resource` (Twilio's REST API), `control` and `client`
+(the control API and its client), `current` (the state the APIs' views reach), `server`
+(serve), `interactive` (call), `scenario` (run).
 """
 
 from standin.account import SimulatedTwilio

@@ -3,7 +3,7 @@
 `initiated`, `ringing` and `answered` too. Each carries a SequenceNumber, counted per call.
 
 `StatusCallbacks` is part of `SimulatedCall` (`leg.py`) and uses its lock, its events and its
-webhook parameters.
+webhook parameters, as `Leg` (`engine.py`) declares them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import requests
 
+from standin.engine import Leg
 from standin.line import rfc2822
 
 # The callback status each progress event reports.
@@ -27,7 +28,7 @@ class StatusCallback:
     events: frozenset[str] = frozenset({"completed"})
 
 
-class StatusCallbacks:
+class StatusCallbacks(Leg):
     """Sending a call's status callbacks."""
 
     _status_callback: StatusCallback | None

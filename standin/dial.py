@@ -19,7 +19,7 @@ its private state. The Dial's state belongs to the caller's leg, under that leg'
 
 `DiallerLeg` and `DialledLeg` implement the two sides; `SimulatedCall` (`leg.py`) is both, and
 they use its engine (`_lock`, `_event`, `_claim_locked`, `_release_locked`, `_park_locked`,
-`_drive`, `_end_locked`, `_end_now_locked`).
+`_drive`, `_end_locked`, `_end_now_locked`, `_child_leg`), as `Leg` (`engine.py`) declares it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from standin import twiml
+from standin.engine import Leg
 from standin.line import LineState, SimulatorError, new_call_sid
 from standin.phones import ANSWERED
 from standin.work import BridgeParent, EndLeg, Fetch, Item, Progress, Resume, RingDone
@@ -93,7 +94,7 @@ class DialState:
         return params
 
 
-class DiallerLeg:
+class DiallerLeg(Leg):
     """The caller's side of a <Dial>: ring, open the agent's leg, bridge, and carry on when
     the Dial is over (its action, or the verbs after it)."""
 
@@ -194,13 +195,11 @@ class DiallerLeg:
     def _open_dialled_leg_locked(self, dial: DialState) -> SimulatedCall:
         """The dialled phone answered: the leg it opens (a call of its own, as on Twilio)."""
         address = dial.verb.noun.address
-        child = type(self)(
-            twilio=self.twilio,
+        child = self._child_leg(
             sid=new_call_sid(),
             from_=dial.verb.caller_id or self.from_,
             to=address,
             direction="outbound-dial",
-            parent=self,
             noun=dial.verb.noun,
             url=self._url,
         )
@@ -237,7 +236,7 @@ class DiallerLeg:
         return items
 
 
-class DialledLeg:
+class DialledLeg(Leg):
     """The dialled side of a <Dial>: the whisper, then the bridge; and telling the caller's
     leg when this leg goes."""
 

@@ -4,23 +4,22 @@ itself (a whisper's "press 1"). What the Gather gets becomes work for the leg: i
 with the result, or the rest of the document.
 
 `GatherLeg` is part of `SimulatedCall` (`leg.py`) and uses its engine (`_lock`, `_event`,
-`_claim_locked`, `_park_locked`, `_schedule_locked`, `_drive`, `_drive_and_raise`).
+`_claim_locked`, `_park_locked`, `_schedule_locked`, `_drive`, `_drive_and_raise`), as `Leg`
+(`engine.py`) declares it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Self
 
 from standin import twiml
+from standin.engine import Leg
 from standin.line import LineState, SimulatorError
 from standin.work import Fetch, Item, Resume
 
-if TYPE_CHECKING:
-    from standin.leg import SimulatedCall
 
-
-class GatherLeg:
+class GatherLeg(Leg):
     """A leg's open <Gather>, and what the person on the line does there."""
 
     _gather: twiml.Gather | None
@@ -29,7 +28,7 @@ class GatherLeg:
 
     # -- what the caller does at a <Gather> ------------------------------------------------
 
-    def press(self, digits: str) -> SimulatedCall:
+    def press(self, digits: str) -> Self:
         """Press keys at the open <Gather>. Its numDigits and finishOnKey end the input as on
         a phone (the finishing key is not sent; keys after the end are lost). Input that
         neither ends is sent when the Gather's timeout passes: at once in step mode."""
@@ -41,7 +40,7 @@ class GatherLeg:
         self._drive_and_raise(items)
         return self
 
-    def say(self, text: str, confidence: float = 0.92) -> SimulatedCall:
+    def say(self, text: str, confidence: float = 0.92) -> Self:
         with self._lock:
             gather = self._expect_gather("speech")
             self._claim_locked()
@@ -51,7 +50,7 @@ class GatherLeg:
         self._drive_and_raise(items)
         return self
 
-    def stay_silent(self) -> SimulatedCall:
+    def stay_silent(self) -> Self:
         """Let the Gather time out: Twilio falls through to the next verb (or posts the
         action with nothing when actionOnEmptyResult is set)."""
         with self._lock:

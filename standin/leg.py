@@ -13,7 +13,7 @@ dropped, as Twilio does.
 
 The rest of a leg's jobs live beside it: the <Gather> (`gather.py`), both sides of a <Dial>
 (`dial.py`, the only way two legs talk to each other), outbound ringing (`outbound.py`) and
-status callbacks (`callbacks.py`).
+status callbacks (`callbacks.py`). What they use of the leg is declared by `Leg` (`engine.py`).
 """
 
 from __future__ import annotations
@@ -520,6 +520,22 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
                     self.twilio.request(item.method, urljoin(self._url, item.url), params)
                 except requests.RequestException as exc:
                     self._event("error", f"{item.url}: {exc}")
+
+    def _child_leg(
+        self, sid: str, from_: str, to: str, *, direction: str, noun: twiml.DialNoun, url: str
+    ) -> SimulatedCall:
+        """A new leg with this call as its parent (the one a <Dial> opens). Made here
+        because `dial.py` cannot name this class, which is built from it."""
+        return type(self)(
+            twilio=self.twilio,
+            sid=sid,
+            from_=from_,
+            to=to,
+            direction=direction,
+            parent=self,
+            noun=noun,
+            url=url,
+        )
 
     def _answered_locked(self) -> None:
         self.status = "in-progress"

@@ -4,20 +4,22 @@ its URL or document) or does not (the call ends busy, no-answer or failed).
 
 `OutboundLeg` is part of `SimulatedCall` (`leg.py`) and uses its engine (`_lock`, `_event`,
 `_release_locked`, `_park_locked`, `_drive`, `_end_locked`, `_answered_locked`) and its status
-callbacks (`callbacks.py`).
+callbacks (`callbacks.py`), as `Leg` (`engine.py`) declares them.
 """
 
 from __future__ import annotations
 
+from standin.engine import Leg
 from standin.line import LineState
 from standin.phones import ANSWERED
 from standin.work import Answered, Item, Progress
 
 
-class OutboundLeg:
+class OutboundLeg(Leg):
     """A call the account places: ringing, then answered or not."""
 
     _answer: Item | None  # what the call does once answered
+    _ring_outcome: str  # how the phone will answer (phones.py), once it has rung
 
     def place(self, first: Item, timeout: int) -> None:
         """Ring the phone for at most `timeout` seconds, in the background; `first` is what
