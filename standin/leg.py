@@ -209,7 +209,7 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
         self,
         url: str,
         status: str = "in-progress",
-        extra: Mapping[str, str] = (),
+        extra: Mapping[str, str] | None = None,
         steps: int = 0,
     ) -> None:
         """Request `url` for this call now and run the TwiML it returns, in this thread.
@@ -219,17 +219,20 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
                 raise SimulatorError("the call is busy with another request")
             self._claim_locked()
             self._fetches = steps
-        self._drive_and_raise([Fetch(url, "POST", dict(extra), status)])
+        self._drive_and_raise([Fetch(url, "POST", dict(extra or {}), status)])
 
     def redirect(
         self, url: str | None = None, method: str = "POST", document: str | None = None
     ) -> None:
         """Twilio's REST update with `Url` (or `Twiml`): the call leaves whatever it was doing
         and runs the new TwiML, in a background thread. Raises CallNotLive if it has ended,
-        TwimlError for a bad document."""
-        item: Item = (
-            Fetch(url, method.upper()) if document is None else Resume(tuple(twiml.parse(document)))
-        )
+        TwimlError for a bad document, ValueError when given neither."""
+        if document is not None:
+            item: Item = Resume(tuple(twiml.parse(document)))
+        elif url is not None:
+            item = Fetch(url, method.upper())
+        else:
+            raise ValueError("give a url or a document")
         with self._lock:
             if self._ended:
                 raise CallNotLive("Call is not in-progress. Cannot redirect.")

@@ -101,6 +101,17 @@ def test_a_redirect_with_inline_twiml(setup) -> None:
     assert call.heard[-1] == "Inline words."
 
 
+def test_a_redirect_needs_a_url_or_a_document(setup) -> None:
+    # The REST API never asks for one without either; a direct caller is told, and the
+    # call stays where it was.
+    _, twilio, _, _ = setup
+    call = twilio.dial(CALLER, CENTRE_NUMBER)
+    with pytest.raises(ValueError, match="a url or a document"):
+        call.redirect()
+    assert call.gather is not None
+    assert all(e.kind != "redirected" for e in call.events)
+
+
 def test_status_completed_ends_the_call_and_sends_the_status_callback_once(setup) -> None:
     contact, twilio, _, client = setup
     call = twilio.dial(CALLER, CENTRE_NUMBER)
