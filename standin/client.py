@@ -3,9 +3,12 @@ else) drive callers and agents' phones in a running stand-in (`control.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from standin.control import CallView, LegView
 
 ACTION_TIMEOUT_SECONDS = 60.0
 
@@ -18,7 +21,7 @@ class ControlError(Exception):
     """The stand-in refused or could not do what was asked; `call` is the call's view
     when the error concerns one."""
 
-    def __init__(self, status: int, message: str, call: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int, message: str, call: CallView | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.call = status, message, call
 
@@ -60,7 +63,7 @@ class ControlClient:
         except requests.Timeout as exc:
             raise ControlError(504, f"the stand-in did not answer {method} {path} in time") from exc
         try:
-            body = response.json()
+            body: dict[str, Any] = response.json()
         except ValueError as exc:
             raise ControlError(
                 response.status_code, f"not the stand-in's control API at {url}"
@@ -93,9 +96,11 @@ class ControlClient:
         view = self._request("GET", f"/calls/{sid}")["call"]
         return RemoteCall(self, view, self.events(sid, 0)["events"])
 
-    def view(self, sid: str, wait_for: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    def view(self, sid: str, wait_for: str | None = None, timeout: float = 30.0) -> CallView:
         params = {"wait_for": wait_for, "timeout": timeout} if wait_for else None
-        return self._request("GET", f"/calls/{sid}", params=params, timeout=timeout + 10)["call"]
+        body = self._request("GET", f"/calls/{sid}", params=params, timeout=timeout + 10)
+        view: CallView = body["call"]
+        return view
 
     def events(self, sid: str, since: int, wait: float = 0.0) -> dict[str, Any]:
         return self._request(
@@ -115,9 +120,7 @@ class RemoteCall:
     """A call in a running stand-in, as the person on it knows it: what they heard (every
     event, in order) and what the line is doing. Every method refreshes both."""
 
-    def __init__(
-        self, client: ControlClient, view: dict[str, Any], events: list[dict[str, Any]]
-    ) -> None:
+    def __init__(self, client: ControlClient, view: CallView, events: list[dict[str, Any]]) -> None:
         self.client = client
         self.sid: str = view["sid"]
         self.view = view
@@ -145,7 +148,7 @@ class RemoteCall:
         return self.view["with_agent"]
 
     @property
-    def agent(self) -> dict[str, Any] | None:
+    def agent(self) -> LegView | None:
         return self.view["agent"]
 
     @property
@@ -159,9 +162,10 @@ class RemoteCall:
         """Fetch what happened since the last look (waiting up to `wait` seconds for
         something to happen); returns the new events."""
         body = self.client.events(self.sid, len(self.events), wait)
+        new: list[dict[str, Any]] = body["events"]
         self.view = body["call"]
-        self.events.extend(body["events"])
-        return body["events"]
+        self.events.extend(new)
+        return new
 
     def _act(self, action: str, **body: Any) -> list[dict[str, Any]]:
         mark = len(self.events)

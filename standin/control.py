@@ -30,7 +30,7 @@ Errors: 404 unknown call, 409 when the line cannot take the action now (with the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from flask import Blueprint, Response, jsonify, request
@@ -85,7 +85,42 @@ def _reached(call: SimulatedCall, state: str) -> bool:
     return not call.busy and line_state(call) == state
 
 
-def leg_view(leg: SimulatedCall) -> dict[str, Any]:
+# A leg and a call as the control API shows them; `client.py` reads them. The functional
+# form, because `from` cannot be a class attribute.
+LegView = TypedDict(
+    "LegView",
+    {
+        "sid": str,
+        "to": str,
+        "from": str,
+        "status": str,
+        "state": str,
+        "heard": list[str],
+        "ended_reason": str,
+    },
+)
+CallView = TypedDict(
+    "CallView",
+    {
+        "sid": str,
+        "from": str,
+        "to": str,
+        "direction": str,
+        "parent_call_sid": str | None,
+        "status": str,
+        "state": str,
+        "listening_for": list[str],
+        "with_agent": str | None,
+        "agent": LegView | None,
+        "heard": list[str],
+        "events": int,  # how many the call has recorded
+        "ended_reason": str,
+        "error": str | None,
+    },
+)
+
+
+def leg_view(leg: SimulatedCall) -> LegView:
     return {
         "sid": leg.sid,
         "to": leg.to,
@@ -97,7 +132,7 @@ def leg_view(leg: SimulatedCall) -> dict[str, Any]:
     }
 
 
-def call_view(call: SimulatedCall) -> dict[str, Any]:
+def call_view(call: SimulatedCall) -> CallView:
     gather = call.gather
     agent = call.agent
     return {

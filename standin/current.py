@@ -25,9 +25,15 @@ def init_app(app: Flask, twilio: SimulatedTwilio, app_address: str) -> None:
 
 def get_twilio() -> SimulatedTwilio:
     """The simulated account this stand-in serves."""
-    return current_app.extensions[_EXTENSION].twilio
+    return _stand_in().twilio
 
 
 def get_app_address() -> str:
     """Where the app the stand-in sends webhooks to listens."""
-    return current_app.extensions[_EXTENSION].app_address
+    return _stand_in().app_address
+
+
+def _stand_in() -> _StandIn:
+    # Flask keeps extensions untyped; init_app put a _StandIn there.
+    stand_in: _StandIn = current_app.extensions[_EXTENSION]
+    return stand_in

@@ -15,9 +15,12 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from standin.client import ControlClient, ControlError, RemoteCall, StandInUnavailable
+
+if TYPE_CHECKING:
+    from standin.control import CallView
 
 KEYS = re.compile(r"^[0-9*#]+$")
 POLL_SECONDS = 5.0
@@ -60,7 +63,7 @@ def describe(event: dict[str, Any]) -> str | None:
     return None
 
 
-def listening(view: dict[str, Any]) -> str:
+def listening(view: CallView) -> str:
     """The prompt: what the line is doing."""
     state = view["state"]
     if state == "listening":

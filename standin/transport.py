@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import requests
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
 
 class Transport(Protocol):
@@ -99,7 +102,7 @@ class HttpTransport:
 class FlaskClientTransport:
     """Reach the app in-process through Flask's test client (fast unit-level tests)."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client: FlaskClient) -> None:
         self._client = client
 
     def post(
