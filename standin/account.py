@@ -112,8 +112,8 @@ class SimulatedTwilio:
         timeout: int = 60,
     ) -> SimulatedCall:
         """An outbound call (Twilio's `POST Calls.json`): returns at once with the call
-        queued; its phone rings in the background (per `phones`), and when it answers the
-        call requests `url` (or runs `document`, TwiML)."""
+        queued. Its phone rings in the background (per `phones`) once `call.ring()` is
+        called, and when it answers the call requests `url` (or runs `document`, TwiML)."""
         if (url is None) == (document is None):
             raise ValueError("give exactly one of url and document")
         first: Item = (

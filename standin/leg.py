@@ -114,6 +114,7 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
         self._sequence = 0
         self._answer: Item | None = None  # what an outbound call does when answered
         self._ring_outcome = ""
+        self._ring_seconds = 0.0
         self._status_callback = _status_callback_for(twilio, direction, noun, status_callback)
         phone = twilio.phones.get(to) if direction != "inbound" else None
         self._auto_keys = phone.press if phone is not None else None

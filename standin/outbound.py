@@ -20,16 +20,24 @@ class OutboundLeg(Leg):
 
     _answer: Item | None  # what the call does once answered
     _ring_outcome: str  # how the phone will answer (phones.py), once it has rung
+    _ring_seconds: float  # how long it rings first
 
     def place(self, first: Item, timeout: int) -> None:
-        """Ring the phone for at most `timeout` seconds, in the background; `first` is what
-        the call does when it answers. The call stays busy (queued) until then."""
+        """Get ready to ring the phone for at most `timeout` seconds; `first` is what the
+        call does when it answers. The call stays busy (queued) until then."""
         outcome, seconds = self.twilio.phones.get(self.to).ring(timeout)
         with self._lock:
             self._answer = first
             self._ring_outcome = outcome
+            self._ring_seconds = seconds
             self._active = True
             self._event("dialing", self.to, to=self.to)
+
+    def ring(self) -> None:
+        """The placed call's phone rings, in the background. Apart from `place` so that the
+        REST API can answer first with the call queued, as Twilio does, however soon the
+        phone answers."""
+        outcome, seconds = self._ring_outcome, self._ring_seconds
         self.twilio.background.submit(lambda: self._ring(outcome, seconds))
 
     def _ring(self, outcome: str, seconds: float) -> None:

@@ -174,7 +174,10 @@ def create_call(account_sid: str) -> tuple[Response, int]:
         )
     except twiml.TwimlError as exc:
         raise TwilioApiError(400, 12100, f"Twiml: document parse failure: {exc}") from exc
-    return jsonify(call_resource(call)), 201
+    # Twilio answers with the call queued: the answer is made before the phone rings.
+    created = jsonify(call_resource(call))
+    call.ring()
+    return created, 201
 
 
 def _required(name: str, code: int, message: str) -> str:

@@ -200,6 +200,23 @@ def test_an_outbound_call_is_placed_answered_and_reports_its_end(setup) -> None:
     assert client.calls(created.sid).fetch().status == "completed"
 
 
+def test_a_created_call_is_queued_in_the_answer_even_if_its_phone_answers_first(
+    setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twilio answers POST Calls.json with the call queued, whatever its phone does next. The
+    # ringing runs in the request's own thread here: the worst case of the race between it
+    # and the REST answer.
+    _, twilio, _, client = setup
+    monkeypatch.setattr(twilio.background, "submit", lambda work: work())
+    created = client.calls.create(
+        to=CALLER, from_=CENTRE_NUMBER, url=f"{PUBLIC_BASE_URL}/voice/callback"
+    )
+    assert created.status == "queued"
+    call = twilio.call(created.sid)
+    assert call is not None and call.gather is not None  # answered and listening by now
+    assert client.calls(created.sid).fetch().status == "in-progress"
+
+
 @pytest.mark.parametrize(("answer", "status"), [("never", "no-answer"), ("busy", "busy")])
 def test_an_outbound_call_nobody_answers_reports_why(setup, answer: str, status: str) -> None:
     contact, twilio, _, client = setup
