@@ -9,9 +9,10 @@ from typing import Any
 
 from app.agents import Agent, AgentDirectory
 from app.calls import CallRecord, CallStore, Handoff, TranscriptEntry
+from app.clock import Clock
 from app.history import NOTES_MAX_CHARS, Contact, ContactHistory, Outcome, WrapUp, summary_of
 from app.job_queue import JobQueue
-from app.queue_service import AgentState, AgentStatus, Clock, QueueService
+from app.queue_service import AgentState, AgentStatus, QueueService
 from app.settings import OperatorConfig
 
 # Dialogue slots worth showing the agent, with their labels (never a secret: the dialogue

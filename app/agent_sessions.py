@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
+from app.clock import Clock
 from app.redis_text import text
 from app.settings import AgentConsoleSettings
 
@@ -41,7 +41,7 @@ class AgentSessions:
         self,
         client: redis.Redis,
         settings: AgentConsoleSettings,
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self._redis = client
         self._idle = settings.session_idle_minutes * 60

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app import business_hours, listening, speech
-from app.call_context import CallContext, call_context
+from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
+from app.clock import Clock
 from app.job_queue import JobQueue
-from app.queue_service import AgentState, Clock, QueueService, QueueSnapshot, Slot, SlotOutcome
+from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, says
@@ -31,7 +32,7 @@ class Arrival:
 
     def incoming(self, params: VoiceRequest) -> Reply:
         """Take or restore the caller's place and greet them."""
-        ctx = call_context(self.config, self.config.queue_for_number(params.To))
+        ctx = for_called_number(self.config, params.To)
         now = self.clock()
         open_now = business_hours.is_open(self.config.operator, _utc(now))
         slot = self.queue_service.take_slot(
@@ -55,10 +56,13 @@ class Arrival:
             slot.outcome,
             slot.people_ahead,
         )
+        # The record first: a restored caller's earlier context is in place before a worker
+        # can put them through to an agent's screen.
+        record = self._record(params, ctx, slot, now)
         snapshot = self.queue_service.snapshot(ctx.queue)
         wait = estimate_for(snapshot, ctx.queue, slot.people_ahead)
         self._put_through_if_someone_is_free(ctx, slot, snapshot)
-        record = self._announced(self._record(params, ctx, slot, now), slot, wait, now)
+        record = self._announced(record, slot, wait, now)
         greeting = says(self._greeting(ctx, slot, wait, record))
         return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
 

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from app.calls import CallRecord, CallStore, TranscriptEntry
+from app.clock import Clock
 from app.customers import CustomerStore, SecretKind
 from app.dialogue_client import DialogueTurn, DialogueUnavailable, RasaClient
-from app.queue_service import Clock
 from app.settings import AssistantSettings
 from app.verification_limits import VerificationLimits
 
@@ -108,12 +108,16 @@ class Assistant:
             # A leading "/" makes Rasa skip NLU and take the text as an intent with
             # entities: only the app may speak that way (e.g. verification outcomes).
             message = message.lstrip("/ ")
+        told_first = self._untold_keypad_reason(record)
         try:
-            record = self._tell_keypad_reason(record, facts)
-            turn = self.client.turn(record.call_sid, message, {"call": facts})
+            turn = self.client.turn(
+                record.call_sid, message, {"call": facts}, told_first=told_first
+            )
         except DialogueUnavailable as exc:
             log.warning("assistant unavailable for %s (%s): keypad menu", record.call_sid, exc)
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
+        if told_first:
+            record = record.model_copy(update={"keypad_reason_told": True})
         record = self._remember(record, turn)
         response = self._interpret(record, turn)
         for text in response.says:
@@ -123,14 +127,13 @@ class Assistant:
             )
         return response
 
-    def _tell_keypad_reason(self, record: CallRecord, facts: dict[str, Any]) -> CallRecord:
+    def _untold_keypad_reason(self, record: CallRecord) -> list[str]:
         """A reason chosen on the keypad while the assistant was unavailable is told to it
-        first, once, so the dialogue knows why the caller called. Its reply is not spoken:
-        the caller heard the app confirm the choice."""
+        before the next message, once, so the dialogue knows why the caller called. Its
+        reply is not spoken: the caller heard the app confirm the choice."""
         if record.reason_source != "keypad" or not record.reason or record.keypad_reason_told:
-            return record
-        self.client.turn(record.call_sid, keypad_menu_message(record.reason), {"call": facts})
-        return record.model_copy(update={"keypad_reason_told": True})
+            return []
+        return [keypad_menu_message(record.reason)]
 
     def check_secret(self, record: CallRecord, value: str) -> CallRecord:
         """Check a keyed (or, for a postcode, spoken) secret. Only the outcome is kept."""
@@ -244,7 +247,7 @@ def _secret_kind(value: object) -> SecretKind | None:
 
 
 def _int_or_none(value: object) -> int | None:
-    if not isinstance(value, int | str):
+    if not isinstance(value, int | float | str):
         return None
     try:
         return int(value)

@@ -16,6 +16,7 @@ from app.arrival import Arrival
 from app.assistant import Assistant
 from app.call_end import CallEnd
 from app.calls import CallStore
+from app.clock import Clock
 from app.conversation import Conversation
 from app.customers import CustomerStore
 from app.dialogue_client import RasaClient
@@ -23,7 +24,7 @@ from app.dispatch import Dispatcher
 from app.handoff import AgentHandoff
 from app.history import ContactHistory
 from app.job_queue import JobQueue
-from app.queue_service import Clock, QueueService
+from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony

@@ -30,3 +30,10 @@ def call_context(
     (else the queue's)."""
     code = language if language in config.operator.languages else queue.language
     return CallContext(queue=queue, language=code, lang=config.language(code))
+
+
+def for_called_number(
+    config: OperatorConfig, called: str, language: str | None = None
+) -> CallContext:
+    """A call to `called` (Twilio's `To`, in every webhook): its queue is the number's."""
+    return call_context(config, config.queue_for_number(called), language)

@@ -7,8 +7,9 @@ import logging
 from dataclasses import dataclass
 
 from app.calls import CallStore
+from app.clock import Clock
 from app.history import ContactHistory, Outcome, summary_of
-from app.queue_service import Clock, EndOutcome, QueueService
+from app.queue_service import EndOutcome, QueueService
 from app.settings import OperatorConfig, QueueSettings
 from app.twilio_webhook import VoiceRequest
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from app import listening, speech
 from app.arrival import Arrival
 from app.assistant import Assistant, AssistantResponse, Next, redact_secrets, verification_message
-from app.call_context import CallContext, call_context
+from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore, TranscriptEntry
+from app.clock import Clock
 from app.customers import SecretKind
-from app.queue_service import Clock, QueueService
+from app.queue_service import QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step, says
@@ -206,7 +207,7 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _context(self, params: GatherResult, record: CallRecord) -> CallContext:
-        return call_context(self.config, self.config.queue_for_number(params.To), record.language)
+        return for_called_number(self.config, params.To, record.language)
 
     def _note_caller_input(
         self, record: CallRecord, said: str, digits: str, confidence: float | None

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from app.clock import Clock
 from app.http_sessions import SessionPerThread
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class CircuitBreaker:
         self,
         threshold: int = 3,
         cooldown: float = 15.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._threshold = threshold
         self._cooldown = cooldown
@@ -119,8 +120,17 @@ class RasaClient:
     def close(self) -> None:
         self._sessions.close_all()
 
-    def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> DialogueTurn:
-        """Send one message and read back the conversation's slots, within the budget."""
+    def turn(
+        self,
+        sender: str,
+        message: str,
+        metadata: dict[str, Any],
+        *,
+        told_first: Sequence[str] = (),
+    ) -> DialogueTurn:
+        """Send one message and read back the conversation's slots, within the budget.
+        `told_first`: app messages sent before it, in the same budget, whose replies are
+        not wanted."""
         if not self._slots.acquire(blocking=False):
             raise DialogueUnavailable("too many turns in flight")
         if not self.breaker.allow():
@@ -128,6 +138,8 @@ class RasaClient:
             raise DialogueUnavailable("circuit open")
         deadline = time.monotonic() + self._budget
         try:
+            for earlier in told_first:
+                self._post_message(sender, earlier, metadata, deadline)
             replies = self._post_message(sender, message, metadata, deadline)
             tracker = self._get_tracker(sender, deadline)
             intent = _latest_intent(tracker)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from app import twiml
 from app.agents import AgentDirectory
 from app.calls import CallStore
-from app.queue_service import Clock, Offer, QueueService
+from app.clock import Clock
+from app.queue_service import Offer, QueueService
 from app.settings import QueueSettings
 from app.telephony import Telephony
 from app.voice_reply import Route

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from app import speech
 from app.agents import AgentDirectory
-from app.call_context import CallContext, call_context
+from app.call_context import CallContext, call_context, for_called_number
 from app.calls import CallStore
+from app.clock import Clock
 from app.job_queue import JobQueue
-from app.queue_service import CallState, Clock, QueueService
+from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import AgentLegRequest, DialCallStatus, DialResult, VoiceRequest
 from app.voice_reply import GoTo, HangUp, Reply, RingAgent, Route, Say, says
@@ -114,5 +115,4 @@ class AgentHandoff:
     def _context(self, params: VoiceRequest) -> CallContext:
         """The caller's leg: its queue from the dialled number, in the call's language."""
         record = self.calls.get(params.CallSid)
-        queue = self.config.queue_for_number(params.To)
-        return call_context(self.config, queue, record.language if record else None)
+        return for_called_number(self.config, params.To, record.language if record else None)

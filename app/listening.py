@@ -18,8 +18,8 @@ Prompt = tuple[Sound, ...]
 
 def at_greeting(prompt: Prompt) -> Listen:
     """The greeting: the caller may say why they called, or press a key, as soon as it
-    starts."""
-    return Listen(Route.turn, prompt, speech=True, hints=True, timeout=3, num_digits=1)
+    starts (as in the wait loop with speech on)."""
+    return while_waiting(prompt, speech=True)
 
 
 def while_waiting(prompt: Prompt, *, speech: bool) -> Listen:
@@ -42,7 +42,7 @@ def for_number(prompt: Prompt, max_digits: int | None) -> Listen:
         prompt,
         speech=True,
         timeout=8,
-        num_digits=max_digits,
+        num_digits=max_digits or None,
         finish_on_key=END_OF_NUMBER,
         report_silence=True,
     )

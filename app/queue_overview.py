@@ -4,11 +4,11 @@ how far announced waits have been from the real ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import fmean
 
 from app.agents import AgentDirectory
+from app.clock import Clock
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig
 from app.wait_accuracy import AccuracySummary, WaitAccuracy
@@ -43,7 +43,7 @@ def queue_overviews(
     queue_service: QueueService,
     agents: AgentDirectory,
     accuracy: WaitAccuracy,
-    clock: Callable[[], float],
+    clock: Clock,
 ) -> list[QueueOverview]:
     overviews = []
     for queue in config.queues.queues:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, get_origin, get_type_hints
 
@@ -166,6 +165,4 @@ def _convert(kind: Any, value: object) -> object:
         return int(text(value))
     if kind is float:
         return float(text(value))
-    if isinstance(kind, type) and issubclass(kind, Enum):
-        return kind(text(value))
     return text(value)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import redis
 
+from app.clock import Clock
 from app.queue_scripts import (
     AgentReply,
     AgentStateReply,
@@ -32,9 +32,6 @@ from app.queue_scripts import (
     TakeSlotReply,
 )
 from app.settings import QUEUE_DIR, QueueSettings
-
-# Epoch seconds now: time is passed in everywhere, so tests move it instead of sleeping.
-Clock = Callable[[], float]
 
 _KEY_NAMES = (
     "seq",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.call_end import CallEnd
 from app.calls import CallStore
-from app.queue_service import Clock
+from app.clock import Clock
 from app.settings import OperatorConfig
 from app.telephony import LIVE_STATUSES, Telephony
 

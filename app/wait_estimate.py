@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from statistics import fmean
+from typing import TYPE_CHECKING
 
-from app.queue_service import QueueSnapshot
-from app.settings import QueueSettings
+if TYPE_CHECKING:  # types only: the estimate itself is pure arithmetic
+    from app.queue_service import QueueSnapshot
+    from app.settings import QueueSettings
 
 
 def estimate_wait_seconds(

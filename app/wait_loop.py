@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from app import listening, speech
 from app.arrival import Arrival
-from app.call_context import CallContext, call_context
+from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
-from app.queue_service import CallState, Clock, QueueService
+from app.clock import Clock
+from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
@@ -34,7 +35,7 @@ class WaitLoop:
         if record is None:
             log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
-        ctx = call_context(self.config, self.config.queue_for_number(params.To), record.language)
+        ctx = for_called_number(self.config, params.To, record.language)
         position = self.queue_service.position(ctx.queue, params.CallSid)
         if position.state is CallState.unknown:
             log.warning("call %s has no place in %s: taking one", params.CallSid, ctx.queue.name)

@@ -14,15 +14,14 @@ from app import create_app
 
 
 class AppWorker(SimpleWorker):
-    """Runs each job in an application context of `app` (built from the environment on the
-    first job unless given: tests give the app they built)."""
+    """Runs each job in an application context of `app` (tests give the app they built; the
+    worker process builds it from the environment at start, so a bad configuration stops it
+    there rather than at its first job, outside rq's failure handling)."""
 
     def __init__(self, *args: Any, app: Flask | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._app = app
+        self._app = app or create_app()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        if self._app is None:
-            self._app = create_app()
         with self._app.app_context():
             super().execute_job(job, queue)

@@ -22,6 +22,7 @@ class MisbehavingRasa:
         self.mode = "ok"
         self.delay = 0.0
         self.requests = 0
+        self.messages: list[str] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,7 +46,9 @@ class MisbehavingRasa:
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 message = json.loads(self.rfile.read(length))
-                self._answer([{"recipient_id": message["sender"], "text": "hello"}])
+                owner.messages.append(message["message"])
+                reply = f"re: {message['message']}"
+                self._answer([{"recipient_id": message["sender"], "text": reply}])
 
             def do_GET(self) -> None:
                 self._answer(
@@ -89,9 +92,23 @@ def test_a_turn_returns_replies_slots_and_intent(
 ) -> None:
     clients.append(client := RasaClient(rasa.url, "token"))
     turn = client.turn("CA1", "my bill", {"call": {}})
-    assert [r.text for r in turn.replies] == ["hello"]
+    assert [r.text for r in turn.replies] == ["re: my bill"]
     assert turn.slots == {"reason": "billing"}
     assert (turn.intent, turn.confidence) == ("billing_question", 0.9)
+
+
+def test_messages_told_first_go_before_the_callers_within_the_same_budget(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    keyed = '/keypad_menu{"reason": "billing"}'
+    clients.append(client := RasaClient(rasa.url, "token", budget_seconds=0.5))
+    turn = client.turn("CA1", "how long", {}, told_first=[keyed])
+    assert rasa.messages == [keyed, "how long"]
+    assert [r.text for r in turn.replies] == ["re: how long"]  # the caller's message's only
+    rasa.delay = 0.2
+    client.turn("CA1", "how long", {})  # a message and the tracker: 0.4 s, inside 0.5 s
+    with pytest.raises(DialogueUnavailable):  # one more message: 0.6 s, past the one budget
+        client.turn("CA1", "how long", {}, told_first=[keyed])
 
 
 def test_a_slow_rasa_is_abandoned_at_the_budget(
