@@ -5,7 +5,7 @@ the screen pop shows the reason and the verification, and the wrap-up is saved."
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,17 @@ def console_url(rasa_app: Flask) -> Iterator[str]:
         yield url
 
 
+def state_is(state: str) -> Callable[[webdriver.Chrome], bool]:
+    """The console shows the agent in `state`. Read in one script: the page re-renders as it
+    polls, and an element found a moment earlier may be gone by the time it is read."""
+
+    def shown(driver: webdriver.Chrome) -> bool:
+        script = "const e = document.getElementById('state'); return e && e.dataset.state;"
+        return bool(driver.execute_script(script) == state)
+
+    return shown
+
+
 def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
     browser: webdriver.Chrome,
     console_url: str,
@@ -78,7 +89,7 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
     browser.find_element(By.NAME, "password").send_keys("alice-demo-password")
     browser.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
     wait.until(ec.element_to_be_clickable((By.ID, "go-available"))).click()
-    wait.until(ec.text_to_be_present_in_element_attribute((By.ID, "state"), "data-state", "avail"))
+    wait.until(state_is("available"))
     assert services.queue.agent(support, "alice").state is AgentState.available
 
     twilio = SimulatedTwilio(HttpTransport(console_url), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID)
@@ -112,9 +123,7 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
     assert pop.find_element(By.ID, "reason").text == "billing"
     assert "question about my bill" in pop.find_element(By.CLASS_NAME, "transcript").text
     assert MARIA["pin"] not in browser.page_source
-    wait.until(
-        ec.text_to_be_present_in_element_attribute((By.ID, "state"), "data-state", "on_call")
-    )
+    wait.until(state_is("on_call"))
 
     twilio.post("/voice/dial-result?agent=alice", dial_result(call, "completed"))
     call.hang_up()
@@ -124,7 +133,7 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
     browser.save_screenshot(str(tmp_path / "wrap-up.png"))
     wrap_up.find_element(By.TAG_NAME, "button").click()
 
-    wait.until(ec.text_to_be_present_in_element_attribute((By.ID, "state"), "data-state", "avail"))
+    wait.until(state_is("available"))
     contact = services.history.contact(call.sid)
     assert contact.wrap_up.disposition == "resolved"
     assert contact.wrap_up.notes == "Explained the late fee; waived it."
