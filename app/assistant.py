@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,6 +46,18 @@ _SECRET_SAID = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+
+
+def as_caller_text(text: str) -> str:
+    """What a caller said, as plain text for the dialogue and the transcript. Every Unicode
+    space, line break, control and format character becomes one space, and leading slashes
+    go: Rasa strips whitespace and then takes a leading "/" as an `/intent{entities}`
+    command, which only the app may send (verification outcomes)."""
+    plain = "".join(
+        " " if char.isspace() or unicodedata.category(char).startswith("C") else char
+        for char in text
+    )
+    return " ".join(plain.split()).lstrip("/ ")
 
 
 def redact_secrets(text: str) -> str:
@@ -105,9 +118,7 @@ class Assistant:
         if not self.settings.enabled:
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
         if not from_app:
-            # A leading "/" makes Rasa skip NLU and take the text as an intent with
-            # entities: only the app may speak that way (e.g. verification outcomes).
-            message = message.lstrip("/ ")
+            message = as_caller_text(message)
         told_first = self._untold_keypad_reason(record)
         try:
             turn = self.client.turn(

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from app import listening, speech
 from app.arrival import Arrival
-from app.assistant import Assistant, AssistantResponse, Next, redact_secrets, verification_message
+from app.assistant import (
+    Assistant,
+    AssistantResponse,
+    Next,
+    as_caller_text,
+    redact_secrets,
+    verification_message,
+)
 from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
@@ -53,7 +60,7 @@ class Conversation:
             log.warning("turn for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
         ctx = self._context(params, record)
-        said = redact_secrets(params.SpeechResult.strip())
+        said = redact_secrets(as_caller_text(params.SpeechResult))
         digits = params.Digits.rstrip(listening.END_OF_NUMBER)
         self._note_caller_input(record, said, digits, params.Confidence)
         if digits == listening.PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
@@ -235,6 +242,9 @@ class Conversation:
             "wait_seconds": wait,
             "wait_minutes": speech.spoken_minutes(wait) if wait is not None else None,
             "verified": record.verification == "verified",
+            "verified_account": record.verified_account
+            if record.verification == "verified"
+            else None,
             "caller_known": bool(record.caller),
             "account_hint": self.assistant.account_hint(record.caller or None),
         }

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.appointments import StoreError, get_store
 from actions.api.customers import Appointment, load_directory
+from actions.call_facts import verified_account
 from actions.dates import (
     next_weekdays,
     pick_offered_day,
@@ -29,9 +30,10 @@ OPTION_COUNT = 3
 
 def upcoming_appointment(tracker: Tracker, today: date) -> Appointment | None:
     """The verified caller's next appointment, with any earlier rescheduling applied."""
-    if tracker.get_slot("verification") != "verified":
+    account = verified_account(tracker)
+    if account is None:
         return None
-    customer = load_directory().find(tracker.get_slot("account_number"))
+    customer = load_directory().find(account)
     if customer is None or not customer.appointments:
         return None
     current = get_store().current(customer.account_number, customer.appointments)
@@ -56,7 +58,7 @@ class ActionShowAppointment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if tracker.get_slot("verification") != "verified":
+        if verified_account(tracker) is None:
             dispatcher.utter_message(response="utter_appointment_needs_agent")
             dispatcher.utter_message(response="utter_keep_place")
             return slot_sets(tracker, resolved=False)
@@ -157,7 +159,7 @@ class ActionRescheduleAppointment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         candidate = tracker.get_slot("appointment_candidate")
-        account = tracker.get_slot("account_number")
+        account = verified_account(tracker)
         try:
             appointment = upcoming_appointment(tracker, today_for_customer())
             if not candidate or appointment is None or not account:

@@ -28,6 +28,14 @@ def call_facts(tracker: Tracker) -> dict[str, Any]:
     return facts if isinstance(facts, dict) else {}
 
 
+def verified_account(tracker: Tracker) -> str | None:
+    """The account the web app itself verified on this call (`verified_account` in the call
+    facts), or None. Only this opens a customer's data: a slot such as `verification` or
+    `account_number` can be set by the conversation, the call facts only by the app."""
+    account = call_facts(tracker).get("verified_account")
+    return account if isinstance(account, str) and account.isdigit() else None
+
+
 def as_count(value: Any) -> int | None:
     """A non-negative whole number from the facts, or None when absent or malformed."""
     if isinstance(value, bool) or value is None:

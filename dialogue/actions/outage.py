@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.customers import load_directory
+from actions.call_facts import verified_account
 from actions.summary import slot_sets
 
 
@@ -22,8 +23,9 @@ class ActionCheckOutage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         directory = load_directory()
-        customer = directory.find(tracker.get_slot("account_number"))
-        if tracker.get_slot("verification") != "verified" or customer is None:
+        account = verified_account(tracker)
+        customer = directory.find(account) if account else None
+        if customer is None:
             dispatcher.utter_message(response="utter_outage_needs_agent")
             return slot_sets(tracker, resolved=False)
         outage = directory.outage_in(customer.service_area, datetime.now(tz=UTC))
