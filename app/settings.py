@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.production_checks import production_problems
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_DIR = REPO_ROOT / "queue"
 DEMO_DIR = REPO_ROOT / "demo"
@@ -40,9 +42,11 @@ class SettingsError(Exception):
 
 
 class AppEnv(StrEnum):
+    """Production checks every secret; development (the demo, the tests) signs with a
+    development identity when none is set. Nothing else is accepted."""
+
     production = "production"
     development = "development"
-    test = "test"
 
 
 class Settings(BaseSettings):
@@ -74,32 +78,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Settings:
         if self.app_env is AppEnv.production:
-            missing = [
-                name.upper()
-                for name in (
-                    "twilio_account_sid",
-                    "twilio_auth_token",
-                    "public_base_url",
-                    "rasa_token",
-                    "secret_key",
-                )
-                if not getattr(self, name)
-            ]
-            if missing:
-                raise ValueError(
-                    f"{', '.join(missing)} must be set in production (APP_ENV=production)"
-                )
-            # The demo files' passwords and PINs are published in demo/README.md.
-            demo = [
-                name.upper()
-                for name in ("customers_file", "agents_file")
-                if getattr(self, name).resolve().is_relative_to(DEMO_DIR)
-            ]
-            if demo:
-                raise ValueError(
-                    f"{', '.join(demo)} must name your own file in production, not the demo "
-                    "data (its passwords and PINs are published)"
-                )
+            problems = production_problems(self, DEMO_DIR)
+            if problems:
+                raise ValueError("; ".join(problems))
         if self.public_base_url and not re.match(r"^https?://[^/]+$", self.public_base_url):
             raise ValueError(
                 "PUBLIC_BASE_URL must be an origin such as https://voice.example.com "

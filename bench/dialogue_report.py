@@ -279,7 +279,7 @@ def _latency(result: LatencyResult, info: RunInfo) -> list[str]:
         "- (a) the project's turn endpoint: a call is placed first (signed "
         "`POST /voice/incoming`, not timed), then `POST /voice/turn` with "
         "`SpeechResult=<utterance>`, `Confidence=0.90`, signed as SimulatedTwilio does. Web "
-        f"app: `{info.web_command}` ({info.web_size}, APP_ENV=test, the queue open all "
+        f"app: `{info.web_command}` ({info.web_size}, APP_ENV=development, the queue open all "
         "day).",
         "- (b) Rasa's REST channel directly, `{sender, message, metadata: {call: {...}}}` "
         "with the call facts the app would send (same shape and values).",

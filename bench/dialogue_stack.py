@@ -98,7 +98,7 @@ def app_env(
     redis_url: str, rasa_url: str, token: str, operator_file: Path, port: int
 ) -> dict[str, str]:
     return os.environ | {
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",

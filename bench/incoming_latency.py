@@ -181,7 +181,7 @@ def _app_env(
 ) -> dict[str, str]:
     base_url = f"http://127.0.0.1:{port}"
     return os.environ | {
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": base_url,

@@ -282,7 +282,7 @@ def own_app(workers: int, threads: int) -> Iterator[tuple[str, str, str, str]]:
         port = free_port()
         address = f"http://127.0.0.1:{port}"
         env = os.environ | {
-            "APP_ENV": "test",
+            "APP_ENV": "development",
             "TWILIO_ACCOUNT_SID": account,
             "TWILIO_AUTH_TOKEN": token,
             "PUBLIC_BASE_URL": address,

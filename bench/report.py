@@ -153,7 +153,7 @@ def _latency(result: LatencyResult) -> list[str]:
         f"{result.calls_per_caller} calls back to back (a new CallSid and number each), "
         "signed like Twilio, over keep-alive HTTP (one `requests` session per caller). "
         f"Before it: a warm-up of {result.warmup_calls} calls, then calls one at a time. "
-        "The app runs with APP_ENV=test, its own Redis (appendfsync everysec) and a copy of "
+        "The app runs with APP_ENV=development, its own Redis (appendfsync everysec) and a copy of "
         "queue/operator.yml open all day (outside hours new callers get no place).",
         "",
         "| latency, ms | p50 | p95 | p99 | max | mean | calls |",

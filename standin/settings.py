@@ -26,7 +26,7 @@ class SettingsError(Exception):
 class StandInSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    app_env: Literal["production", "development", "test"] = "production"
+    app_env: Literal["production", "development"] = "production"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     public_base_url: str = ""

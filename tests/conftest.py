@@ -134,7 +134,7 @@ def clock() -> Clock:
 def settings(redis_url: str) -> Settings:
     return Settings(
         _env_file=None,
-        app_env=AppEnv.test,
+        app_env=AppEnv.development,
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         public_base_url=PUBLIC_BASE_URL,

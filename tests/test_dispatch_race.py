@@ -84,7 +84,7 @@ def agents_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def worker_settings(redis_url: str, agents_file: Path, twilio_url: str) -> Settings:
     return Settings(
         _env_file=None,
-        app_env=AppEnv.test,
+        app_env=AppEnv.development,
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         public_base_url=PUBLIC_BASE_URL,
@@ -174,7 +174,7 @@ def test_two_rq_worker_processes_never_double_assign(
     for _ in range(20):
         jobs.enqueue("app.jobs.dispatch_queue", "support")
     env = os.environ | {
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "REDIS_URL": redis_url,
         "AGENTS_FILE": str(agents_file),
         "TWILIO_API_BASE_URL": recording_twilio.url,

@@ -39,7 +39,7 @@ def stack(
 ) -> Iterator[FullStack]:
     web_port, standin_port = free_port(), free_port()
     env = {
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "REDIS_URL": redis_url,
         "RASA_URL": rasa_stack.url,
         "RASA_TOKEN": RASA_TOKEN,

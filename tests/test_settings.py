@@ -11,6 +11,8 @@ import yaml
 
 from app import create_app
 from app.settings import (
+    DEMO_DIR,
+    DEVELOPMENT_AUTH_TOKEN,
     QUEUE_DIR,
     AppEnv,
     Settings,
@@ -123,31 +125,118 @@ def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyP
     )
 
 
+# A production identity that passes every check (with the operator's own files).
+STRONG = {
+    "twilio_account_sid": "AC" + "0123456789abcdef" * 2,
+    "twilio_auth_token": "fedcba9876543210" * 2,
+    "public_base_url": "https://voice.example.com",
+    "rasa_token": "r" * 16 + "0123456789abcdef",
+    "secret_key": "s" * 16 + "0123456789abcdef",
+}
+
+
+def own_files(tmp_path: Path) -> dict[str, Path]:
+    customers = write(tmp_path, "customers.yml", {"customers": []})
+    agents = write(tmp_path, "agents.yml", {"agents": []})
+    return {"customers_file": customers, "agents_file": agents}
+
+
+def production(**values: object) -> str:
+    """The error production gives for these settings ('' when it starts)."""
+    try:
+        load_settings(_env_file=None, app_env=AppEnv.production, **values)
+    except SettingsError as error:
+        return str(error)
+    return ""
+
+
+def test_production_starts_with_strong_secrets_and_its_own_files(tmp_path: Path) -> None:
+    assert production(**STRONG, **own_files(tmp_path)) == ""
+
+
 def test_production_refuses_the_published_demo_customers_and_agents(tmp_path: Path) -> None:
-    secrets = {
-        "twilio_account_sid": "AC" + "1" * 32,
-        "twilio_auth_token": "t",
-        "public_base_url": "https://voice.example.com",
-        "rasa_token": "r",
-        "secret_key": "s",
+    error = production(**STRONG)
+    assert "CUSTOMERS_FILE must name your own file" in error
+    assert "AGENTS_FILE must name your own file" in error
+
+
+def test_production_refuses_copies_of_the_demo_data_outside_demo(tmp_path: Path) -> None:
+    customers = tmp_path / "customers.yml"
+    customers.write_text((DEMO_DIR / "customers.yml").read_text(encoding="utf-8"))
+    # One demo password hash reused in an otherwise new agents file.
+    demo_agent = yaml.safe_load((DEMO_DIR / "agents.yml").read_text(encoding="utf-8"))["agents"][0]
+    agents = write(tmp_path, "agents.yml", {"agents": [demo_agent | {"id": "zoe", "name": "Zoe"}]})
+    error = production(**STRONG, customers_file=customers, agents_file=agents)
+    assert f"CUSTOMERS_FILE ({customers}) holds passwords or PINs of the published demo" in error
+    assert f"AGENTS_FILE ({agents}) holds passwords or PINs of the published demo" in error
+
+
+@pytest.mark.parametrize(
+    ("weak", "message"),
+    [
+        ({"secret_key": "x"}, "SECRET_KEY is too short"),
+        ({"rasa_token": "a"}, "RASA_TOKEN is too short"),
+        ({"secret_key": "changeme"}, "SECRET_KEY is a published value"),
+        ({"twilio_account_sid": "x"}, "TWILIO_ACCOUNT_SID is not an account SID"),
+        ({"twilio_account_sid": "AC" + "G" * 32}, "TWILIO_ACCOUNT_SID is not an account SID"),
+        ({"twilio_auth_token": DEVELOPMENT_AUTH_TOKEN}, "TWILIO_AUTH_TOKEN is a published value"),
+        ({"twilio_auth_token": "abc"}, "TWILIO_AUTH_TOKEN is not a Twilio auth token"),
+        ({"public_base_url": "http://voice.example.com"}, "PUBLIC_BASE_URL must be https://"),
+    ],
+)
+def test_production_refuses_weak_settings(
+    tmp_path: Path, weak: dict[str, str], message: str
+) -> None:
+    assert message in production(**(STRONG | weak), **own_files(tmp_path))
+
+
+def test_every_weak_setting_is_named_at_once(tmp_path: Path) -> None:
+    weak = {
+        "secret_key": "x",
+        "rasa_token": "a",
+        "twilio_account_sid": "x",
+        "twilio_auth_token": DEVELOPMENT_AUTH_TOKEN,
+        "public_base_url": "http://voice.example.com",
     }
-    with pytest.raises(SettingsError) as error:
-        load_settings(_env_file=None, app_env=AppEnv.production, **secrets)
-    assert "CUSTOMERS_FILE, AGENTS_FILE must name your own file" in str(error.value)
-    own = {"customers_file": tmp_path / "c.yml", "agents_file": tmp_path / "a.yml"}
-    assert load_settings(_env_file=None, app_env=AppEnv.production, **secrets, **own)
+    error = production(**weak, **own_files(tmp_path))
+    for name in ("SECRET_KEY", "RASA_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC"):
+        assert name in error
+
+
+def test_app_env_is_production_or_development_and_nothing_else() -> None:
+    for value in ("test", "staging", "prod"):
+        with pytest.raises(SettingsError, match="APP_ENV"):
+            load_settings(_env_file=None, app_env=value)
+
+
+def test_the_session_cookie_is_secure_whenever_the_public_url_is_https(redis_url: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        app_env=AppEnv.development,
+        redis_url=redis_url,
+        public_base_url="https://voice.example.com",
+    )
+    app = create_app({"SETTINGS": settings})
+    try:
+        response = app.test_client().get("/agent/sign-in")
+        cookie = response.headers["Set-Cookie"]
+        assert "agent_console=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+    finally:
+        app.extensions["queue_assistant"].close()
 
 
 def test_public_base_url_must_be_an_origin() -> None:
     with pytest.raises(SettingsError) as error:
-        load_settings(_env_file=None, app_env=AppEnv.test, public_base_url="https://x.test/voice")
+        load_settings(
+            _env_file=None, app_env=AppEnv.development, public_base_url="https://x.test/voice"
+        )
     assert "PUBLIC_BASE_URL" in str(error.value)
 
 
 def test_the_app_will_not_start_with_broken_yaml(tmp_path: Path, redis_url: str) -> None:
     settings = Settings(
         _env_file=None,
-        app_env=AppEnv.test,
+        app_env=AppEnv.development,
         redis_url=redis_url,
         operator_file=write(tmp_path, "operator.yml", "company: [\n"),
     )

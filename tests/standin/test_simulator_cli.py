@@ -23,7 +23,7 @@ ALL_SCENARIOS = sorted((REPO_ROOT / "demo" / "scenarios").glob("*.yml"))
 # Hand-off scenarios need the worker and an agent signed in at the console (the whole demo).
 SCENARIOS = [p for p in ALL_SCENARIOS if not p.name.startswith("handoff-")]
 ENV = {
-    "APP_ENV": "test",
+    "APP_ENV": "development",
     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
     "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
     "PUBLIC_BASE_URL": PUBLIC_BASE_URL,

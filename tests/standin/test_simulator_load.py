@@ -30,7 +30,7 @@ def test_a_short_run_against_the_app_keeps_the_queue_promises(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for name, value in {
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,

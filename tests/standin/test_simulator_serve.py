@@ -39,7 +39,7 @@ def command_env(api_base_url: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(REPO_ROOT),
-        "APP_ENV": "test",
+        "APP_ENV": "development",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
