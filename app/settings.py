@@ -252,7 +252,21 @@ class AgentConsoleSettings(_Strict):
     contacts_shown: int = Field(default=10, ge=1, le=100)
     session_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
     session_max_hours: int = Field(default=12, ge=1, le=24)
+    # Wrong passwords within 15 minutes before sign-in is refused: from one client address
+    # for that agent id, and from all clients together for it (distributed guessing).
     max_failed_sign_ins: int = Field(default=5, ge=3, le=20)
+    max_failed_sign_ins_per_agent: int = Field(default=50, ge=7, le=1000)
+
+    @model_validator(mode="after")
+    def _one_client_cannot_lock_an_agent_out(self) -> AgentConsoleSettings:
+        # A client is refused after its own threshold until its window ends, so within any
+        # window it adds at most two windows' worth of failures to the agent's count.
+        if self.max_failed_sign_ins_per_agent <= 2 * self.max_failed_sign_ins:
+            raise ValueError(
+                "max_failed_sign_ins_per_agent must be more than twice max_failed_sign_ins, "
+                "so one client alone cannot lock an agent out"
+            )
+        return self
 
 
 class OperatorSettings(_Strict):

@@ -5,6 +5,7 @@ the session's CSRF token; an agent sees only calls offered to them (403 otherwis
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -27,7 +28,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from app.agent_desk import NotYourCall, WrapUpRefused
-from app.agent_sessions import AgentSessions
+from app.agent_sessions import AgentSessions, Lockout, client_of
 from app.bootstrap import get_services
 from app.queue_service import AgentState, AgentStatus
 
@@ -93,17 +94,33 @@ def sign_in_post() -> Any:
     agent_id = request.form.get("agent_id", "").strip().lower()[:_MAX_ID_CHARS]
     password = request.form.get("password", "")[:_MAX_PASSWORD_CHARS]
     sessions = _sessions()
-    if sessions.locked_out(agent_id):
-        error = "Too many failed sign-ins. Try again in 15 minutes or ask a supervisor."
-        return render_template("agent/sign_in.html", csrf_token=expected, error=error), 429
+    # The connection's peer: X-Forwarded-For is the client's to write, so it is not read.
+    client = client_of(request.remote_addr)
+    lockout = sessions.lockout(client, agent_id)
+    if lockout is not None:
+        page = render_template(
+            "agent/sign_in.html", csrf_token=expected, error=_lockout_message(lockout)
+        )
+        return page, 429, {"Retry-After": str(math.ceil(lockout.seconds_left))}
     agent = get_services().agents.authenticate(agent_id, password)
     if agent is None:
-        sessions.note_failure(agent_id)
+        sessions.note_failure(client, agent_id)
         error = "That agent id and password do not match."
         return render_template("agent/sign_in.html", csrf_token=expected, error=error), 401
     session.clear()
-    session["token"] = sessions.start(agent.id).token
+    session["token"] = sessions.start(client, agent.id).token
     return redirect(url_for("agent.console"))
+
+
+def _lockout_message(lockout: Lockout) -> str:
+    minutes = lockout.minutes_left
+    wait = f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+    if lockout.everywhere:
+        return (
+            "Too many failed sign-ins for this agent id from many places. "
+            f"Try again in {wait} and tell a supervisor."
+        )
+    return f"Too many failed sign-ins from here. Try again in {wait} or ask a supervisor."
 
 
 @bp.post("/sign-out")
