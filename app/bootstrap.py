@@ -11,6 +11,7 @@ import redis
 from flask import Flask, current_app
 
 from app.agent_desk import AgentDesk
+from app.agent_sessions import AgentSessions
 from app.agents import AgentDirectory
 from app.arrival import Arrival
 from app.assistant import Assistant
@@ -51,6 +52,7 @@ class Services:
     handoff: AgentHandoff
     agents: AgentDirectory
     agent_desk: AgentDesk
+    agent_sessions: AgentSessions
     history: ContactHistory
     jobs: JobQueue
     dispatcher: Dispatcher
@@ -114,6 +116,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         handoff=AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock),
         agents=agents,
         agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
+        agent_sessions=AgentSessions(client, config.operator.agent_console, clock),
         history=history,
         jobs=jobs,
         dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),

@@ -16,7 +16,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -46,10 +45,7 @@ _MAX_PASSWORD_CHARS = 256
 
 
 def _sessions() -> AgentSessions:
-    services = get_services()
-    return AgentSessions(
-        services.redis, services.config.operator.agent_console, current_app.config["CLOCK"]
-    )
+    return get_services().agent_sessions
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
