@@ -126,12 +126,12 @@ def always_open_operator_file(directory: Path) -> Path:
 
 
 def web_command() -> str:
-    """The Procfile's web command, bound to loopback rather than every interface."""
+    """The Procfile's web command, bound to loopback (WEB_BIND's default)."""
     lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     command = next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
-    if "--bind 0.0.0.0:" not in command:
-        raise RuntimeError(f"Procfile web command has no --bind 0.0.0.0:PORT: {command}")
-    return command.replace("--bind 0.0.0.0:", "--bind 127.0.0.1:")
+    if "--bind ${WEB_BIND:-127.0.0.1}:" not in command:
+        raise RuntimeError(f"Procfile web command has no --bind ${{WEB_BIND:-127.0.0.1}}: {command}")
+    return command.replace("${WEB_BIND:-127.0.0.1}", "127.0.0.1")
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:

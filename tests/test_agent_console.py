@@ -223,10 +223,17 @@ def test_sessions_end_at_sign_out_and_after_the_hard_limit(
 
 
 def test_console_pages_forbid_framing_and_inline_script(app) -> None:
-    page = app.test_client().get("/agent/sign-in")
-    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert page.headers["X-Frame-Options"] == "DENY"
+    carol = Console(app, "carol")  # a supervisor: the operator page is hers too
+    for page in (
+        app.test_client().get("/agent/sign-in"),
+        carol.client.get("/operator/"),
+        carol.client.get("/operator/queues.json"),
+    ):
+        assert page.status_code == 200
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["Cache-Control"] == "no-store"
 
 
 def test_the_operator_page_is_for_supervisors_and_measures_announced_waits(

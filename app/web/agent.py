@@ -215,9 +215,9 @@ def wrap_up(call_sid: str) -> Any:
 
 
 @bp.after_request
-def _headers(response: Response) -> Response:
-    # The console shows callers' words: no inline script may run, and no other site may
-    # frame it.
+def security_headers(response: Response) -> Response:
+    """The console (and the operator page) show callers' words: no inline script may run,
+    no other site may frame them, nothing is cached."""
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"
     )

@@ -1,7 +1,10 @@
-"""`GET /healthz`: each component's state; 503 when a required one is down."""
+"""`GET /healthz`: each component's state; 503 when a required one is down. It needs no
+sign-in (load balancers call it), so it shows states only: the reason a component is down
+(an exception's text, an address) goes to the log."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import redis
@@ -10,6 +13,7 @@ from flask import Blueprint, Response, jsonify
 from app.bootstrap import Services, get_services
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 def _check_redis(client: redis.Redis) -> dict[str, object]:
@@ -17,7 +21,8 @@ def _check_redis(client: redis.Redis) -> dict[str, object]:
     try:
         client.ping()
     except redis.RedisError as exc:
-        return {"ok": False, "required": True, "error": f"{type(exc).__name__}: {exc}"}
+        log.warning("health: Redis unreachable: %s: %s", type(exc).__name__, exc)
+        return {"ok": False, "required": True, "state": "unreachable"}
     return {
         "ok": True,
         "required": True,

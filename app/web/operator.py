@@ -11,9 +11,10 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, render_te
 
 from app.bootstrap import get_services
 from app.queue_overview import queue_overviews
-from app.web.agent import signed_in
+from app.web.agent import security_headers, signed_in
 
 bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")
+bp.after_request(security_headers)
 
 
 def _overviews() -> list[Any]:
