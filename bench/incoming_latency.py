@@ -130,7 +130,7 @@ def web_command() -> str:
     lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     command = next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
     if "--bind ${WEB_BIND:-127.0.0.1}:" not in command:
-        raise RuntimeError(f"Procfile web command has no --bind ${{WEB_BIND:-127.0.0.1}}: {command}")
+        raise RuntimeError(f"Procfile web command binds no WEB_BIND address: {command}")
     return command.replace("${WEB_BIND:-127.0.0.1}", "127.0.0.1")
 
 
