@@ -155,15 +155,18 @@ class Assistant:
                 update={"pending_secret_kind": None, "pending_secret_account": None}
             )
         attempts = record.verification_attempts + 1
-        # Locked across calls too: the account's recent failures count, whoever made them.
+        # Locked across calls too (app/verification_limits.py).
+        caller = record.caller or None
+        owner = self.customers.by_account(account)
+        own_number = owner is not None and caller is not None and caller in owner.phones
         customer = None
-        if self.limits.exhausted(account):
+        if self.limits.exhausted(account, caller, own_number=own_number):
             outcome = "locked"
         elif (customer := self.customers.verify(account, kind, value)) is not None:
             outcome = "verified"
-            self.limits.clear(account)
+            self.limits.clear(account, caller)
         else:
-            failures = self.limits.note_failure(account)
+            failures = self.limits.note_failure(account, caller)
             locked = max(attempts, failures) >= self.settings.max_verification_attempts
             outcome = "locked" if locked else "failed"
         log.info("call %s verification by %s: %s", record.call_sid, kind, outcome)

@@ -90,7 +90,11 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         CustomerStore.from_file(settings.customers_file),
         calls,
         assistant_settings,
-        VerificationLimits(client, assistant_settings.max_verification_attempts),
+        VerificationLimits(
+            client,
+            assistant_settings.max_verification_attempts,
+            assistant_settings.max_verification_failures_per_account,
+        ),
         clock,
     )
     agents = AgentDirectory.from_file(settings.agents_file, {q.name for q in config.queues.queues})

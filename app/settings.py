@@ -230,6 +230,19 @@ class AssistantSettings(_Strict):
     max_reprompts: int = Field(default=2, ge=0, le=5)
     # Wrong secrets before the assistant stops asking and leaves it to the agent.
     max_verification_attempts: int = Field(default=3, ge=1, le=5)
+    # Wrong secrets for one account from every number together before only its own numbers
+    # may still try (against guessing from many spoofed numbers); lapses after an hour.
+    max_verification_failures_per_account: int = Field(default=10, ge=3, le=100)
+
+    @model_validator(mode="after")
+    def _one_caller_cannot_lock_an_account(self) -> AssistantSettings:
+        if self.max_verification_failures_per_account <= self.max_verification_attempts:
+            raise ValueError(
+                "max_verification_failures_per_account must be more than "
+                "max_verification_attempts, or one stranger locks the customer out"
+            )
+        return self
+
     # The keypad menu used while the assistant is unavailable: key -> reason for the call.
     keypad_menu: dict[Annotated[str, Field(pattern=r"^[1-9]$")], str] = {
         "1": "billing",

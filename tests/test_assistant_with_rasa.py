@@ -110,10 +110,12 @@ def test_calling_again_does_not_give_more_pin_guesses(
     verify_by_pin(first, MARIA["account"], "1111")
     first.press("2222#")
     first.hang_up()
-    again = rasa_twilio.dial("+14155550189", SUPPORT_NUMBER)  # even from another phone
+    # The same number calling back: its two wrong PINs still count. (Another number has its
+    # own count, so a stranger cannot lock Maria out; tests/test_verification_limits.py.)
+    again = rasa_twilio.dial("+14155550188", SUPPORT_NUMBER)
     again.say("i want to make a payment")
     again.say("yes")
-    verify_by_pin(again, MARIA["account"], "3333")  # the third wrong PIN for this account
+    verify_by_pin(again, MARIA["account"], "3333")  # the third wrong PIN from this number
     record, transcript = record_of(rasa_app, again)
     assert record.verification == "locked"
     assert record.verification_attempts == 1
