@@ -60,7 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _queue_unavailable(error: redis.RedisError) -> tuple[Response, int]:
-    # Without Redis no place can be guaranteed: a 503 makes Twilio use the number's fallback
-    # URL (the operator's plain queue or IVR) instead of leaving the caller in silence.
+    # The console, the operator page and /healthz: a JSON 503 for people and monitors. The
+    # voice webhooks never get here: Twilio would play its application error and drop the
+    # caller, so the voice blueprint answers TwiML that keeps the line (app/web/voice.py).
     logging.getLogger(__name__).error("Redis unavailable: %s", error)
     return jsonify(error="queue store unavailable"), 503

@@ -159,6 +159,13 @@ class Prompts(_Strict):
     whisper_no_reason: str
     whisper_waited: Plural
     whisper_caller_gone: str
+    # The queue store (Redis) is down: the caller is asked to hold while the app tries
+    # again, hears that their place is still theirs once it is back, and, if it stays down,
+    # is passed on to the operator's fallback or asked to call again.
+    outage_hold: str
+    outage_resumed: str
+    outage_passed_on: str
+    outage_call_again: str
 
 
 class LanguageSettings(_Strict):
@@ -282,6 +289,30 @@ class AgentConsoleSettings(_Strict):
         return self
 
 
+class OutageSettings(_Strict):
+    """What callers get while the queue store (Redis) is down: a short pause and another
+    try, `max_attempts` times, then the fallback (a number to dial, or a Twilio queue to
+    join), or, with neither, an apology and a hang-up."""
+
+    retry_pause_seconds: int = Field(default=5, ge=1, le=30)
+    max_attempts: int = Field(default=12, ge=1, le=60)
+    fallback_number: str = ""
+    fallback_queue: str = Field(default="", pattern=r"^[A-Za-z0-9 ._-]{0,64}$")
+
+    @field_validator("fallback_number")
+    @classmethod
+    def _e164_or_empty(cls, value: str) -> str:
+        if value and not _E164.match(value):
+            raise ValueError(f"{value!r} is not an E.164 number such as +15005550006")
+        return value
+
+    @model_validator(mode="after")
+    def _one_fallback(self) -> OutageSettings:
+        if self.fallback_number and self.fallback_queue:
+            raise ValueError("give fallback_number or fallback_queue, not both")
+        return self
+
+
 class OperatorSettings(_Strict):
     company: str = Field(min_length=1)
     timezone: str
@@ -291,6 +322,7 @@ class OperatorSettings(_Strict):
     holidays: list[date] = []
     assistant: AssistantSettings = AssistantSettings()
     agent_console: AgentConsoleSettings = AgentConsoleSettings()
+    outage: OutageSettings = OutageSettings()
     languages: dict[str, LanguageSettings] = Field(min_length=1)
 
     @field_validator("timezone")

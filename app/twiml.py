@@ -14,8 +14,10 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from app.agents import Reach
 from app.voice_reply import (
+    DialNumber,
     GoTo,
     HangUp,
+    JoinTwilioQueue,
     Listen,
     Pause,
     Play,
@@ -25,6 +27,7 @@ from app.voice_reply import (
     Say,
     Sound,
     Step,
+    TryAgain,
     Voice,
 )
 
@@ -38,15 +41,24 @@ _PATHS = {
     Route.connect: "/voice/connect",
     Route.whisper: "/voice/whisper",
     Route.dial_result: "/voice/dial-result",
+    Route.resume: "/voice/resume",
 }
 
+# The query parameter of `Route.resume` saying which try after an outage this is.
+ATTEMPT_PARAMETER = "attempt"
 
-def path(route: Route, *, agent_id: str | None = None) -> str:
-    """The path of a route; hand-off routes carry the agent's id (covered by Twilio's
-    signature, so a caller cannot change it)."""
-    if agent_id is None:
+
+def path(route: Route, *, agent_id: str | None = None, attempt: int | None = None) -> str:
+    """The path of a route; hand-off routes carry the agent's id, and another try after an
+    outage its number (both covered by Twilio's signature, so a caller cannot change them)."""
+    query: dict[str, str | int] = {}
+    if agent_id is not None:
+        query["agent"] = agent_id
+    if attempt is not None:
+        query[ATTEMPT_PARAMETER] = attempt
+    if not query:
         return _PATHS[route]
-    return f"{_PATHS[route]}?{urlencode({'agent': agent_id})}"
+    return f"{_PATHS[route]}?{urlencode(query)}"
 
 
 def url(public_base_url: str, route: Route, *, agent_id: str | None = None) -> str:
@@ -75,6 +87,12 @@ def _append(response: VoiceResponse, step: Step, voice: Voice | None) -> None:
             response.append(_dial(step))
         case HangUp():
             response.hangup()
+        case TryAgain(attempt=attempt):
+            response.redirect(path(Route.resume, attempt=attempt))
+        case DialNumber(number=number):
+            response.dial(number)
+        case JoinTwilioQueue(name=name):
+            response.enqueue(name)
 
 
 def _sound(target: VoiceResponse | Gather, step: Sound, voice: Voice | None) -> None:

@@ -26,6 +26,7 @@ class Route(StrEnum):
     connect = "connect"  # the call moved by a worker to ring its agent
     whisper = "whisper"  # the agent answered: what they hear before the caller
     dial_result = "dial_result"  # the attempt to reach the agent is over
+    resume = "resume"  # another try after the queue store failed (app/outage.py)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,41 @@ class HangUp:
     pass
 
 
-Step = Say | Play | Pause | Listen | GoTo | RingAgent | HangUp
+@dataclass(frozen=True)
+class TryAgain:
+    """Continue at `Route.resume`, carrying which try this is (so the tries are bounded)."""
+
+    attempt: int
+
+
+@dataclass(frozen=True)
+class DialNumber:
+    """Pass the call to a phone number (the operator's fallback line); the call ends when
+    that conversation does."""
+
+    number: str
+
+
+@dataclass(frozen=True)
+class JoinTwilioQueue:
+    """Put the call in one of Twilio's own queues (`<Enqueue>`), by name: the operator's
+    fallback, served by whatever dequeues from it."""
+
+    name: str
+
+
+Step = (
+    Say
+    | Play
+    | Pause
+    | Listen
+    | GoTo
+    | RingAgent
+    | HangUp
+    | TryAgain
+    | DialNumber
+    | JoinTwilioQueue
+)
 
 
 @dataclass(frozen=True)

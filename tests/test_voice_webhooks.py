@@ -371,20 +371,6 @@ def test_first_round_of_the_wait_loop_explains_the_keys_once(twilio: SimulatedTw
     assert call.heard_since(mark) == ""
 
 
-def test_webhook_while_redis_is_down_answers_503_for_twilios_fallback(settings) -> None:
-    from app import create_app
-    from standin import FlaskClientTransport
-    from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, free_port
-
-    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    app = create_app({"SETTINGS": down, "TESTING": True})
-    twilio = SimulatedTwilio(
-        FlaskClientTransport(app.test_client()), PUBLIC_BASE_URL, AUTH_TOKEN, ACCOUNT_SID
-    )
-    code, body = twilio.post("/voice/incoming", voice_params())
-    assert code == 503 and "unavailable" in body
-
-
 def test_silence_after_a_question_is_reprompted_twice_then_the_caller_just_waits(
     twilio: SimulatedTwilio,
 ) -> None:

@@ -1,13 +1,22 @@
 """Twilio voice webhooks. `/voice/incoming` and `/voice/status` are the fixed interfaces a
 Twilio number points at; the others are reached only through TwiML the app returns. Paths
-come from `app.twiml`, which writes every URL Twilio is given."""
+come from `app.twiml`, which writes every URL Twilio is given.
+
+The queue store (Redis) failing never reaches Twilio as an error: a caller's webhook answers
+TwiML that keeps the line and tries again (`app.outage`), a status callback is acknowledged,
+and an agent's whisper is skipped so the agent and the caller are still put through. The
+signature is checked first all the same: an unsigned request gets its 403 before anything
+touches Redis."""
 
 from __future__ import annotations
 
+import logging
 import re
 
+import redis
 from flask import Blueprint, Response, abort, jsonify, request
 
+from app import outage
 from app.agents import AGENT_ID_PATTERN
 from app.bootstrap import get_services
 from app.twilio_webhook import (
@@ -17,8 +26,10 @@ from app.twilio_webhook import (
     VoiceRequest,
     twilio_webhook,
 )
-from app.twiml import path, render
+from app.twiml import ATTEMPT_PARAMETER, path, render
 from app.voice_reply import Reply, Route
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__)
 
@@ -67,6 +78,21 @@ def wait(params: VoiceRequest) -> Response:
     return _twiml(get_services().wait_loop.next_round(params))
 
 
+@bp.post(path(Route.resume))
+@twilio_webhook(VoiceRequest)
+def resume(params: VoiceRequest) -> Response:
+    """Another try after the queue store failed (the redirect `app.outage` answered)."""
+    services = get_services()
+    if outage.parse_attempt(request.args.get(ATTEMPT_PARAMETER), services.config) is None:
+        response = jsonify(error="the attempt query parameter is missing or out of range")
+        response.status_code = 400
+        abort(response)
+    resumption = outage.Resumption(
+        services.config, services.queue, services.calls, services.wait_loop
+    )
+    return _twiml(resumption.resume(params))
+
+
 @bp.post(path(Route.status))
 @twilio_webhook(VoiceRequest)
 def status(params: VoiceRequest) -> Response:
@@ -94,3 +120,33 @@ def whisper(params: AgentLegRequest) -> Response:
 @twilio_webhook(DialResult)
 def dial_result(params: DialResult) -> Response:
     return _twiml(get_services().handoff.dial_result(params, _agent_id()))
+
+
+@bp.errorhandler(redis.RedisError)
+def queue_store_down(error: redis.RedisError) -> Response:
+    """Redis failed during a voice webhook (after its signature and shape were checked:
+    nothing before the view touches Redis). Twilio gets an answer it can use, never a 5xx,
+    which would make it play its application error and drop the caller."""
+    call_sid = request.form.get("CallSid", "")
+    log.error("queue store unavailable during %s for call %s: %s", request.path, call_sid, error)
+    if request.endpoint == "voice.status":
+        # Acknowledged so Twilio does not retry it; the end is not recorded. If Redis comes
+        # back with the call's place, the stale-call sweep (app/stale_calls.py) asks Twilio
+        # about the quiet call and ends it then.
+        log.warning(
+            "status %s of call %s not recorded (queue store down): the stale-call sweep "
+            "will end it",
+            request.form.get("CallStatus", "?"),
+            call_sid,
+        )
+        return Response(status=204)
+    if request.endpoint == "voice.whisper":
+        # The agent's leg: no whisper, but the agent and the caller are still put through
+        # (the document ends, so the bridge completes).
+        return _twiml(Reply(()))
+    config = get_services().config
+    raw = request.args.get(ATTEMPT_PARAMETER)
+    attempt = 0 if raw is None else outage.parse_attempt(raw, config)
+    if attempt is None:
+        attempt = config.operator.outage.max_attempts
+    return _twiml(outage.while_down(config, request.form.get("To", ""), call_sid, attempt))
