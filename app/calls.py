@@ -88,6 +88,9 @@ class TranscriptEntry(BaseModel):
     text: str
     input: Literal["speech", "dtmf", "text"] = "text"
     confidence: float | None = None
+    # Said on a dropped call whose place this call restored. The same caller ID does not
+    # prove the same person (it can be spoofed): the agent sees it marked as unverified.
+    from_dropped_call: bool = False
 
 
 class CallStore:
@@ -156,10 +159,13 @@ class CallStore:
         return bool(self._redis.hexists(_handoff_key(call_sid), f"offered:{agent_id}"))
 
     def carry_over(self, previous_sid: str, record: CallRecord) -> CallRecord:
-        """A caller restored their place: bring what they had said on the dropped call, so
-        nobody asks them again."""
+        """A caller restored their place: bring what was said on the dropped call, so nobody
+        asks them again, each entry marked as from that call (see TranscriptEntry)."""
         previous = self.get(previous_sid)
-        entries = self._redis.lrange(_transcript_key(previous_sid), 0, -1)
+        entries = [
+            entry.model_copy(update={"from_dropped_call": True}).model_dump_json()
+            for entry in self.transcript(previous_sid)
+        ]
         if entries:
             key = _transcript_key(record.call_sid)
             pipe = self._redis.pipeline()

@@ -135,6 +135,31 @@ def test_going_available_dispatches_and_the_console_pops_the_caller(
     assert "Wrap-up" not in html  # not before the agent has answered
 
 
+def test_what_was_said_on_a_dropped_call_is_shown_as_not_verified_after_a_call_back(
+    app,
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    """A place is restored by caller ID, which can be spoofed: the earlier call's words come
+    along for the agent, marked as not verified to be this caller."""
+    first = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    first.say("my bill is wrong")
+    first.drop()
+    back = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    (carried,) = services.calls.transcript(back.sid)
+    assert (carried.text, carried.from_dropped_call) == ("my bill is wrong", True)
+    back.say("it is about the late fee")
+    assert services.calls.transcript(back.sid)[-1].from_dropped_call is False
+    console = Console(app, "alice")
+    console.set_state("available")
+    services.dispatcher.dispatch(support)
+    html = console.client.get(console.state()["call_url"] + "?part=1").get_data(as_text=True)
+    assert "dropped call from this number: not verified" in html
+    assert html.count("not verified to be this caller") == 1  # the new words are not marked
+
+
 def test_an_agent_sees_only_calls_offered_to_them(
     app,
     twilio: SimulatedTwilio,
