@@ -23,7 +23,8 @@ callers and the agents' phones (`python -m standin call` and `run` use it).
                                             how a phone answers: now, "after 2s", never,
                                             busy, failed; keys it presses at a Gather
 
-Errors: 404 unknown call, 409 when the line cannot take the action now (with the reason),
+Errors: 403 for a Host header that is not a loopback name (against DNS rebinding), 404
+unknown call, 409 when the line cannot take the action now (with the reason),
 502 when the app answered what Twilio would not accept (the call has then ended).
 """
 
@@ -181,6 +182,19 @@ def _text(body: dict[str, Any], name: str, pattern: str | None = None) -> str:
 
 
 bp = Blueprint("standin_control", __name__, url_prefix="/sim")
+
+# The control API has no credentials: it is for this machine only. A web page elsewhere could
+# still reach it through DNS rebinding (its name made to resolve to 127.0.0.1), but then the
+# Host header names that site: only loopback names are answered.
+_LOOPBACK_HOST = re.compile(r"^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(?::\d{1,5})?$")
+
+
+@bp.before_request
+def _loopback_host_only() -> None:
+    if not _LOOPBACK_HOST.match(request.host):
+        raise ControlError(
+            403, f"the control API answers loopback names only, not {request.host!r}"
+        )
 
 
 @bp.errorhandler(ControlError)

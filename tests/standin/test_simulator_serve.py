@@ -316,3 +316,21 @@ def test_the_rest_api_and_control_api_share_the_port(serve_step) -> None:
     assert requests.get(f"{url}/sim", timeout=WAIT_SECONDS).json()["stand_in"] == "twilio"
     missing = requests.get(f"{url}/nothing-here", timeout=WAIT_SECONDS)
     assert missing.status_code == 404 and missing.json()["status"] == 404
+
+
+def test_the_control_api_answers_loopback_names_only(serve_step) -> None:
+    """No credentials guard the control API, so a page elsewhere must not reach it through
+    DNS rebinding: a Host naming another site is refused."""
+    _, url = serve_step
+    port = url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "[::1]"):
+        assert requests.get(f"{url}/sim", headers={"Host": host}, timeout=WAIT_SECONDS).ok
+    for host in (f"evil.example:{port}", "127.0.0.1.evil.example", "attacker"):
+        refused = requests.post(
+            f"{url}/sim/calls",
+            json={"from": "+14155550101", "to": "+15005550006"},
+            headers={"Host": host},
+            timeout=WAIT_SECONDS,
+        )
+        assert refused.status_code == 403, host
+        assert "loopback names only" in refused.json()["error"]
