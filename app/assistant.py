@@ -20,6 +20,7 @@ from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.customers import CustomerStore, SecretKind
 from app.dialogue_client import DialogueTurn, DialogueUnavailable, RasaClient
+from app.redaction import redact_secrets
 from app.settings import AssistantSettings
 from app.verification_limits import VerificationLimits
 
@@ -37,16 +38,6 @@ KEPT_SLOTS = (
     "resolved",
 )
 
-# A caller who says their secret aloud ("my pin is 4 8 2 1") must not have it stored or
-# sent on: the digits after such words are redacted before anything keeps the sentence.
-_SECRET_WORDS = r"(?:pin|pin number|passcode|password|security code|date of birth|birthday|born)"
-_SPOKEN_DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
-_SECRET_SAID = re.compile(
-    rf"\b({_SECRET_WORDS})\b(\W+(?:is|it's|its|was|of|=)?)?((?:\W*{_SPOKEN_DIGIT}\b|\W*\d+)+)",
-    re.IGNORECASE,
-)
-REDACTED = "[redacted]"
-
 
 def as_caller_text(text: str) -> str:
     """What a caller said, as plain text for the dialogue and the transcript. Every Unicode
@@ -58,10 +49,6 @@ def as_caller_text(text: str) -> str:
         for char in text
     )
     return " ".join(plain.split()).lstrip("/ ")
-
-
-def redact_secrets(text: str) -> str:
-    return _SECRET_SAID.sub(lambda m: f"{m.group(1)}{(m.group(2) or '').rstrip()} {REDACTED}", text)
 
 
 class Next(StrEnum):
@@ -118,7 +105,8 @@ class Assistant:
         if not self.settings.enabled:
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
         if not from_app:
-            message = as_caller_text(message)
+            # Secrets said aloud never reach Rasa (app/redaction.py).
+            message = redact_secrets(as_caller_text(message))
         told_first = self._untold_keypad_reason(record)
         try:
             turn = self.client.turn(
@@ -199,6 +187,7 @@ class Assistant:
         kept = {name: turn.slots.get(name) for name in KEPT_SLOTS if turn.slots.get(name)}
         update: dict[str, Any] = {
             "dialogue": kept,
+            "requested_slot": turn.slots.get("requested_slot"),
             "last_intent": turn.intent,
             "last_intent_confidence": turn.confidence,
         }

@@ -69,6 +69,9 @@ class CallRecord(BaseModel):
     reprompts: int = 0
     # The dialogue's slots and latest intent, as read back after the last turn.
     dialogue: dict[str, Any] = {}
+    # The slot the dialogue's form asks for next ("verification" while it waits for a
+    # secret's outcome): what the caller says then is not kept (app/redaction.py).
+    requested_slot: str | None = None
     last_intent: str | None = None
     last_intent_confidence: float | None = None
 

@@ -16,7 +16,6 @@ from app.assistant import (
     AssistantResponse,
     Next,
     as_caller_text,
-    redact_secrets,
     verification_message,
 )
 from app.call_context import CallContext, for_called_number
@@ -24,6 +23,13 @@ from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.customers import SecretKind
 from app.queue_service import QueueService
+from app.redaction import (
+    NOT_KEPT_KEYED,
+    NOT_KEPT_SPOKEN,
+    redact_all_numbers,
+    redact_secrets,
+    verification_expected,
+)
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step, says
@@ -60,9 +66,12 @@ class Conversation:
             log.warning("turn for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
         ctx = self._context(params, record)
-        said = redact_secrets(as_caller_text(params.SpeechResult))
+        said = as_caller_text(params.SpeechResult)
         digits = params.Digits.rstrip(listening.END_OF_NUMBER)
-        self._note_caller_input(record, said, digits, params.Confidence)
+        # Asked for a secret, the caller may say it instead of keying it: then none of
+        # their words are kept, and the dialogue hears them without a single number.
+        secret_expected = verification_expected(record)
+        self._note_caller_input(record, said, digits, params.Confidence, secret_expected)
         if digits == listening.PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
             return self._respond(ctx, record, AssistantResponse([], Next.handoff))
         if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
@@ -77,7 +86,9 @@ class Conversation:
             # Silence, or a stray key, at the greeting or while waiting: keep waiting.
             return self._respond(ctx, record, AssistantResponse([], Next.wait))
         record = record.model_copy(update={"reprompts": 0})
-        return self._converse(ctx, record, said if heard else digits)
+        message = said if heard else digits
+        redact = redact_all_numbers if secret_expected else redact_secrets
+        return self._converse(ctx, record, redact(message))
 
     def secret(self, params: GatherResult) -> Reply:
         """The caller keyed (or, for a postcode, said) the secret the assistant asked for.
@@ -217,15 +228,25 @@ class Conversation:
         return for_called_number(self.config, params.To, record.language)
 
     def _note_caller_input(
-        self, record: CallRecord, said: str, digits: str, confidence: float | None
+        self,
+        record: CallRecord,
+        said: str,
+        digits: str,
+        confidence: float | None,
+        secret_expected: bool,
     ) -> None:
+        """The caller's words (secrets redacted) or keys, for the agent. While a secret is
+        expected only that something was said or keyed is kept; a single key (0 a person,
+        1 the assistant) is a choice, not a secret, and is kept as it is."""
         now = self.clock()
         if said:
+            text = NOT_KEPT_SPOKEN if secret_expected else redact_secrets(said)
             entry = TranscriptEntry(
-                at=now, speaker="caller", text=said, input="speech", confidence=confidence
+                at=now, speaker="caller", text=text, input="speech", confidence=confidence
             )
         elif digits:
-            entry = TranscriptEntry(at=now, speaker="caller", text=digits, input="dtmf")
+            keyed = NOT_KEPT_KEYED if secret_expected and len(digits) > 1 else digits
+            entry = TranscriptEntry(at=now, speaker="caller", text=keyed, input="dtmf")
         else:
             return
         self.calls.add_to_transcript(record.call_sid, entry)
