@@ -92,6 +92,13 @@ class AgentHandoff:
         agent never answered, the caller goes back to the front and hears they are next."""
         ctx = self._context(params)
         position = self.queue_service.position(ctx.queue, params.CallSid)
+        if position.state is CallState.offered and _talked(params):
+            # The agent answered and talked, but the whisper that settles the offer did not
+            # run (the queue store was down then): settle it now, as served.
+            waited = self.queue_service.connect(ctx.queue, params.CallSid, agent_id)
+            if waited is not None:
+                self.calls.note_answered(params.CallSid, agent_id, waited)
+                position = self.queue_service.position(ctx.queue, params.CallSid)
         if position.state is CallState.serving:
             return ctx.reply(Say(ctx.lang.prompts.call_with_agent_ended), HangUp())
         # "canceled": the caller hung up while it rang, which is not the agent's doing.
@@ -116,3 +123,8 @@ class AgentHandoff:
         """The caller's leg: its queue from the dialled number, in the call's language."""
         record = self.calls.get(params.CallSid)
         return for_called_number(self.config, params.To, record.language if record else None)
+
+
+def _talked(params: DialResult) -> bool:
+    """The dialled agent answered and the two were connected for a while."""
+    return params.DialCallStatus is DialCallStatus.completed and (params.DialCallDuration or 0) > 0

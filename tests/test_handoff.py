@@ -157,6 +157,29 @@ def test_an_agent_who_does_not_answer_sends_the_caller_back_to_the_front(
     assert [(o.call_sid, o.agent_id) for o in offers] == [(first.sid, "bob")]
 
 
+def test_an_agent_who_talked_while_the_whisper_missed_the_offer_is_not_counted_a_no_answer(
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    """The whisper settles the offer; if it met a queue-store outage, the agent and caller
+    were still put through. The dial's result then says they talked: served, not requeued."""
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    make_available(services, "alice")
+    services.dispatcher.dispatch(support)
+    talked = dial_result(call, "completed") | {"DialCallDuration": "95"}
+
+    code, document = twilio.post("/voice/dial-result?agent=alice", talked)
+
+    assert code == 200
+    assert says(document) == ["Thank you for calling. Goodbye."]
+    assert ET.fromstring(document).find("Hangup") is not None
+    assert services.queue.position(support, call.sid).state is CallState.serving
+    assert services.queue.agent(support, "alice").state is AgentState.on_call
+    assert services.calls.handoff(call.sid).answered_by == "alice"
+
+
 def test_a_caller_who_hangs_up_while_the_agent_rings_keeps_their_place_and_frees_the_agent(
     twilio: SimulatedTwilio,
     services: Services,
