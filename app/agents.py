@@ -4,8 +4,8 @@ hashes (`python -m app.agents password` makes one).
 
 A password check is a scrypt hash: about 0.1 s of a core and 32 MiB. The web process also
 answers callers' webhooks, so it checks only a few passwords at a time and refuses the rest
-at once (`PasswordChecksBusy`) rather than letting a flood of sign-ins take every core and
-thread the callers need."""
+after at most a short wait (`PasswordChecksBusy`) rather than letting a flood of sign-ins take
+every core and thread the callers need."""
 
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ from app.settings import SettingsError
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 # Checked when the id is unknown, so a wrong id costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
-# How long a sign-in may wait for a check under way to end (about a few checks' time), and
-# how many may wait at once per check allowed: only a few threads are ever held waiting.
+# How long a sign-in may wait for a check under way to end (a few checks' time). No more
+# sign-ins wait than checks may run, so only a few threads are ever held waiting.
 CHECK_WAIT_SECONDS = 0.5
-_WAITING_PER_CHECK = 1
 
 
 class PasswordChecksBusy(Exception):
@@ -50,7 +49,7 @@ class _PasswordCheckSlots:
         """One of `at_once` slots, waited for up to `wait_seconds` (and only while fewer
         than `at_once` others wait); PasswordChecksBusy otherwise."""
         with self._freed:
-            if self._checking >= at_once and self._waiting >= at_once * _WAITING_PER_CHECK:
+            if self._checking >= at_once and self._waiting >= at_once:
                 raise PasswordChecksBusy
             self._waiting += 1
             try:
