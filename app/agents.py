@@ -1,12 +1,19 @@
 """The agents who answer callers: who they are, how their phone is reached, and how they
 sign in. The operator keeps them in a YAML file (`AGENTS_FILE`); passwords are stored only as
-hashes (`python -m app.agents password` makes one)."""
+hashes (`python -m app.agents password` makes one).
+
+A password check is a scrypt hash: about 0.1 s of a core and 32 MiB. The web process also
+answers callers' webhooks, so it checks only a few passwords at a time and refuses the rest
+after at most a short wait (`PasswordChecksBusy`) rather than letting a flood of sign-ins take
+every core and thread the callers need."""
 
 from __future__ import annotations
 
 import getpass
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +26,45 @@ from app.settings import SettingsError
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 # Checked when the id is unknown, so a wrong id costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
+# How long a sign-in may wait for a check under way to end (a few checks' time). No more
+# sign-ins wait than checks may run, so only a few threads are ever held waiting.
+CHECK_WAIT_SECONDS = 0.5
+
+
+class PasswordChecksBusy(Exception):
+    """No password was checked: this process is already checking as many as it may."""
+
+
+class _PasswordCheckSlots:
+    """Counts the password checks under way in this process, so that a caller can bound
+    them. A sign-in waits for a slot only if few others already wait."""
+
+    def __init__(self) -> None:
+        self._checking = 0
+        self._waiting = 0
+        self._freed = threading.Condition()
+
+    @contextmanager
+    def slot(self, at_once: int, wait_seconds: float) -> Iterator[None]:
+        """One of `at_once` slots, waited for up to `wait_seconds` (and only while fewer
+        than `at_once` others wait); PasswordChecksBusy otherwise."""
+        with self._freed:
+            if self._checking >= at_once and self._waiting >= at_once:
+                raise PasswordChecksBusy
+            self._waiting += 1
+            try:
+                free = self._freed.wait_for(lambda: self._checking < at_once, wait_seconds)
+            finally:
+                self._waiting -= 1
+            if not free:
+                raise PasswordChecksBusy
+            self._checking += 1
+        try:
+            yield
+        finally:
+            with self._freed:
+                self._checking -= 1
+                self._freed.notify()
 
 
 class Reach(BaseModel):
@@ -64,6 +110,7 @@ class AgentDirectory:
 
     def __init__(self, agents: list[Agent]) -> None:
         self._by_id = {agent.id: agent for agent in agents}
+        self._check_slots = _PasswordCheckSlots()
 
     @classmethod
     def from_file(cls, path: Path, queue_names: set[str]) -> AgentDirectory:
@@ -97,13 +144,24 @@ class AgentDirectory:
     def get(self, agent_id: str) -> Agent | None:
         return self._by_id.get(agent_id)
 
-    def authenticate(self, agent_id: str, password: str) -> Agent | None:
-        """The agent if the password is theirs; None otherwise, after the same work."""
-        agent = self._by_id.get(agent_id)
-        if agent is None:
-            check_password_hash(_DUMMY_HASH, password)
-            return None
-        return agent if check_password_hash(agent.password_hash, password) else None
+    def authenticate(
+        self,
+        agent_id: str,
+        password: str,
+        *,
+        at_once: int = 1,
+        wait_seconds: float = CHECK_WAIT_SECONDS,
+    ) -> Agent | None:
+        """The agent if the password is theirs; None otherwise, after the same work. At most
+        `at_once` checks run at a time in this process (a sign-in waits up to
+        `wait_seconds` for one to end); beyond that PasswordChecksBusy is raised, for known
+        and unknown ids alike, before any check: the password was neither right nor wrong."""
+        with self._check_slots.slot(at_once, wait_seconds):
+            agent = self._by_id.get(agent_id)
+            if agent is None:
+                check_password_hash(_DUMMY_HASH, password)
+                return None
+            return agent if check_password_hash(agent.password_hash, password) else None
 
     def __iter__(self) -> Iterator[Agent]:
         return iter(self._by_id.values())

@@ -276,6 +276,9 @@ class AgentConsoleSettings(_Strict):
     # for that agent id, and from all clients together for it (distributed guessing).
     max_failed_sign_ins: int = Field(default=5, ge=3, le=20)
     max_failed_sign_ins_per_agent: int = Field(default=50, ge=7, le=1000)
+    # Passwords checked at once by each web process (a check is ~0.1 s of a core and 32 MiB
+    # of scrypt); sign-ins beyond that are asked to retry (503), so callers keep the cores.
+    password_checks_at_once: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _one_client_cannot_lock_an_agent_out(self) -> AgentConsoleSettings:

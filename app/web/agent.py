@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from app.agent_desk import NotYourCall, WrapUpRefused
 from app.agent_sessions import AgentSessions, Lockout, client_of
+from app.agents import PasswordChecksBusy
 from app.bootstrap import get_services
 from app.queue_service import AgentState, AgentStatus
 
@@ -42,6 +43,9 @@ bp = Blueprint(
 # Form fields longer than this are refused before anything else looks at them.
 _MAX_ID_CHARS = 64
 _MAX_PASSWORD_CHARS = 256
+# A sign-in refused because passwords are being checked already is told to come back in
+# this many seconds (a check takes about 0.1 s).
+_BUSY_RETRY_AFTER_SECONDS = 2
 
 
 def _sessions() -> AgentSessions:
@@ -98,7 +102,18 @@ def sign_in_post() -> Any:
             "agent/sign_in.html", csrf_token=expected, error=_lockout_message(lockout)
         )
         return page, 429, {"Retry-After": str(math.ceil(lockout.seconds_left))}
-    agent = get_services().agents.authenticate(agent_id, password)
+    services = get_services()
+    try:
+        agent = services.agents.authenticate(
+            agent_id,
+            password,
+            at_once=services.config.operator.agent_console.password_checks_at_once,
+        )
+    except PasswordChecksBusy:
+        # Neither right nor wrong: not counted. Callers' webhooks keep the cores meanwhile.
+        error = "Many sign-ins are under way. Wait a few seconds and sign in again."
+        page = render_template("agent/sign_in.html", csrf_token=expected, error=error)
+        return page, 503, {"Retry-After": str(_BUSY_RETRY_AFTER_SECONDS)}
     if agent is None:
         sessions.note_failure(client, agent_id)
         error = "That agent id and password do not match."
