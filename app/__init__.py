@@ -11,7 +11,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify
 
-from app.settings import Settings, load_operator_config, load_settings
+from app.settings import Settings, WebRole, load_operator_config, load_settings
 from app.twilio_webhook import MAX_BODY_BYTES
 
 
@@ -52,10 +52,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     bootstrap.init_app(app)
     app.register_error_handler(redis.RedisError, _queue_unavailable)
-    app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(agent.bp)
-    app.register_blueprint(operator.bp)
+    if settings.web_role in (WebRole.all, WebRole.voice):
+        app.register_blueprint(voice.bp)
+    if settings.web_role in (WebRole.all, WebRole.console):
+        app.register_blueprint(agent.bp)
+        app.register_blueprint(operator.bp)
     return app
 
 

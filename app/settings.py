@@ -41,6 +41,16 @@ class SettingsError(Exception):
     """A setting is missing or invalid; the message names the file (or variable) and field."""
 
 
+class WebRole(StrEnum):
+    """What a web process serves. The Procfile runs Twilio's webhooks and the console in
+    separate processes, so a flood of console sign-ins (a scrypt each) never takes the
+    threads and cores callers' webhooks need; `all` serves both (one process, tests)."""
+
+    all = "all"
+    voice = "voice"  # /voice/* and /healthz
+    console = "console"  # /agent/, /operator/ and /healthz
+
+
 class AppEnv(StrEnum):
     """Production checks every secret; development (the demo, the tests) signs with a
     development identity when none is set. Nothing else is accepted."""
@@ -55,6 +65,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     app_env: AppEnv = AppEnv.production
+    web_role: WebRole = WebRole.all
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     public_base_url: str = ""

@@ -125,12 +125,15 @@ def always_open_operator_file(directory: Path) -> Path:
     return path
 
 
-def web_command() -> str:
-    """The Procfile's web command, bound to loopback (WEB_BIND's default)."""
+def web_command(role: str = "voice") -> str:
+    """The Procfile's web command, bound to loopback (WEB_BIND's default), serving `role`
+    (the Procfile's web process serves voice; "all" adds the console, "console" only it)."""
     lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     command = next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
-    if "--bind ${WEB_BIND:-127.0.0.1}:" not in command:
-        raise RuntimeError(f"Procfile web command binds no WEB_BIND address: {command}")
+    for part in ("--bind ${WEB_BIND:-127.0.0.1}:", "--env WEB_ROLE=voice"):
+        if part not in command:
+            raise RuntimeError(f"Procfile web command has no {part!r}: {command}")
+    command = command.replace("--env WEB_ROLE=voice", f"--env WEB_ROLE={role}")
     return command.replace("${WEB_BIND:-127.0.0.1}", "127.0.0.1")
 
 
@@ -158,11 +161,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def gunicorn(
+    env: dict[str, str], log: Path, role: str = "voice"
+) -> Iterator[subprocess.Popen[bytes]]:
     """The web process as the Procfile runs it, on env's PORT; its output goes to `log`."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            ["bash", "-c", f"exec {web_command()}"],
+            ["bash", "-c", f"exec {web_command(role)}"],
             cwd=REPO_ROOT,
             env=env,
             stdout=output,

@@ -1,14 +1,17 @@
 """Callers' webhook latency while the agent console is flooded with sign-ins.
 
-The web process serves both: Twilio's webhooks and the console. Each sign-in costs a scrypt
-hash (about 0.1 s of a core and 32 MiB), so a flood of sign-in POSTs could take every core
-and thread from callers. The app checks only `password_checks_at_once` passwords at a time
-per web process and answers the rest 503 at once.
+Each sign-in costs a scrypt hash (about 0.1 s of a core and 32 MiB), so a flood of sign-in
+POSTs could take every core and thread from callers who share the web process. The app checks
+only `password_checks_at_once` passwords at a time per process and answers the rest 503 at
+once; the Procfile runs the console in a process of its own (`console:`, WEB_ROLE=console)
+beside Twilio's webhooks (`web:`, WEB_ROLE=voice). This measures both shapes: one process
+serving both (WEB_ROLE=all) and the Procfile's two.
 
 One run, against gunicorn started with the Procfile's web command (loopback, a Redis of its
 own), for five settings: the bound off (as many checks at once as a worker has threads, as
 before), on (the default, 1), a control (on, with the flood refused at the form token before
-any check), and the console in a web process of its own (bound off, then on). For each, a steady
+any check), all with one process serving both, and the console in a web process of its
+own as the Procfile runs it (bound off, then on). For each, a steady
 stream of simulated waiting callers posts signed `/voice/wait` on a fixed schedule, first
 quietly and then while clients post sign-ins as fast as they are answered, each with a new
 unknown agent id (so no lockout stops them; an unknown id costs the same check as a known
@@ -332,12 +335,13 @@ def _web(server: RedisServer, options: Options, setting: Setting, tmp: Path) -> 
     operator = operator_file(tmp, setting.at_once)
     with ExitStack() as stack:
         urls, pids = [], []
-        for name in ("voice", "console") if setting.separate else ("web",):
+        # As the Procfile runs them (voice, console), or one process serving both.
+        for name in ("voice", "console") if setting.separate else ("all",):
             env = app_env(server, operator, free_port(), options)
-            process = stack.enter_context(gunicorn(env, tmp / f"{name}.log"))
+            process = stack.enter_context(gunicorn(env, tmp / f"{name}.log", role=name))
             urls.append(env["PUBLIC_BASE_URL"])
             pids.append(process.pid)
-        log = tmp / ("voice.log" if setting.separate else "web.log")
+        log = tmp / ("voice.log" if setting.separate else "all.log")
         yield _Web(urls[0], urls[-1], pids, log)
 
 
@@ -460,7 +464,8 @@ def report(options: Options, runs: list[Run], started: str, seconds: float) -> s
         f"Started {started} (UTC), {seconds:.0f} s in all. {machine_description()}; "
         f"redis-server {server_version()}.",
         "",
-        f"Web: `{web_command()}` with WEB_WORKERS={options.workers}, "
+        f"Web: `{web_command('all')}` (WEB_ROLE=voice and console when separate) with "
+        f"WEB_WORKERS={options.workers}, "
         f"WEB_THREADS={options.threads}.",
         f"Callers: {options.callers} in the queue, each posting a signed `/voice/wait` every "
         f"{options.interval:g} s ({options.callers / options.interval:,.0f} a second). "
