@@ -25,6 +25,7 @@ from app.dispatch import Dispatcher
 from app.handoff import AgentHandoff
 from app.history import ContactHistory
 from app.job_queue import JobQueue
+from app.outage import Resumption
 from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
@@ -48,6 +49,7 @@ class Services:
     arrival: Arrival
     conversation: Conversation
     wait_loop: WaitLoop
+    resumption: Resumption
     call_end: CallEnd
     handoff: AgentHandoff
     agents: AgentDirectory
@@ -116,6 +118,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         arrival=arrival,
         conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
         wait_loop=wait_loop,
+        resumption=Resumption(config, queue, calls, wait_loop),
         call_end=call_end,
         handoff=AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock),
         agents=agents,

@@ -87,8 +87,11 @@ class Conversation:
             return self._respond(ctx, record, AssistantResponse([], Next.wait))
         record = record.model_copy(update={"reprompts": 0})
         message = said if heard else digits
-        redact = redact_all_numbers if secret_expected else redact_secrets
-        return self._converse(ctx, record, redact(message))
+        # Assistant.converse redacts spoken secrets from every caller message itself; while a
+        # secret is expected, every number goes too.
+        if secret_expected:
+            message = redact_all_numbers(message)
+        return self._converse(ctx, record, message)
 
     def secret(self, params: GatherResult) -> Reply:
         """The caller keyed (or, for a postcode, said) the secret the assistant asked for.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import NoReturn
 
 import redis
 from flask import Blueprint, Response, abort, jsonify, request
@@ -38,13 +39,17 @@ def _twiml(reply: Reply) -> Response:
     return Response(render(reply), mimetype="text/xml")
 
 
+def _bad_request(reason: str) -> NoReturn:
+    response = jsonify(error=reason)
+    response.status_code = 400
+    abort(response)
+
+
 def _agent_id() -> str:
     """The agent named in a hand-off URL (signed by Twilio along with the rest of it)."""
     agent_id = request.args.get("agent", "")
     if not re.match(AGENT_ID_PATTERN, agent_id):
-        response = jsonify(error="the agent query parameter is missing or malformed")
-        response.status_code = 400
-        abort(response)
+        _bad_request("the agent query parameter is missing or malformed")
     return agent_id
 
 
@@ -84,13 +89,8 @@ def resume(params: VoiceRequest) -> Response:
     """Another try after the queue store failed (the redirect `app.outage` answered)."""
     services = get_services()
     if outage.parse_attempt(request.args.get(ATTEMPT_PARAMETER), services.config) is None:
-        response = jsonify(error="the attempt query parameter is missing or out of range")
-        response.status_code = 400
-        abort(response)
-    resumption = outage.Resumption(
-        services.config, services.queue, services.calls, services.wait_loop
-    )
-    return _twiml(resumption.resume(params))
+        _bad_request("the attempt query parameter is missing or out of range")
+    return _twiml(services.resumption.resume(params))
 
 
 @bp.post(path(Route.status))
