@@ -16,7 +16,7 @@ from app.job_queue import JobQueue
 from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
-from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, says
+from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, Say
 from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Arrival:
         wait = estimate_for(snapshot, ctx.queue, slot.people_ahead)
         self._put_through_if_someone_is_free(ctx, slot, snapshot)
         record = self._announced(record, slot, wait, now)
-        greeting = says(self._greeting(ctx, slot, wait, record))
+        greeting = tuple(self._greeting(ctx, slot, wait, record))
         return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
 
     def _record(self, params: VoiceRequest, ctx: CallContext, slot: Slot, now: float) -> CallRecord:
@@ -111,35 +111,38 @@ class Arrival:
 
     def _greeting(
         self, ctx: CallContext, slot: Slot, wait: float | None, record: CallRecord
-    ) -> list[str]:
+    ) -> list[Say]:
         prompts = ctx.lang.prompts
-        sentences = [prompts.greeting.format(company=self.config.operator.company)]
+        sentences = [ctx.say(prompts.greeting, company=self.config.operator.company)]
         if slot.outcome is SlotOutcome.restored:
-            sentences.append(prompts.place_restored)
+            sentences.append(ctx.say(prompts.place_restored))
         sentences += [
-            prompts.place_guaranteed,
+            ctx.say(prompts.place_guaranteed),
             speech.people_ahead_sentence(ctx.lang, ctx.language, slot.people_ahead),
             speech.wait_sentence(ctx.lang, ctx.language, wait),
         ]
         if not record.caller:
-            sentences.append(prompts.withheld_number)
+            sentences.append(ctx.say(prompts.withheld_number))
         if record.wants_agent:
-            sentences.append(prompts.person_requested)
+            sentences.append(ctx.say(prompts.person_requested))
         else:
-            sentences += [prompts.offer_help, prompts.how_to_reach_a_person]
+            sentences += [ctx.say(prompts.offer_help), ctx.say(prompts.how_to_reach_a_person)]
         return sentences
 
     def _closed(self, ctx: CallContext, now: float) -> Reply:
         prompts = ctx.lang.prompts
         operator = self.config.operator
-        sentences = [prompts.closed.format(company=operator.company), prompts.opening_hours]
+        sentences = [
+            ctx.say(prompts.closed, company=operator.company),
+            ctx.say(prompts.opening_hours),
+        ]
         local_now = _utc(now)
         opening = business_hours.next_opening(operator, local_now)
         if opening is not None:
             local = local_now.astimezone(opening.tzinfo)
             sentences.append(speech.next_opening_sentence(ctx.lang, local, opening))
-        sentences.append(prompts.goodbye)
-        return ctx.reply(*says(sentences), HangUp())
+        sentences.append(ctx.say(prompts.goodbye))
+        return ctx.reply(*sentences, HangUp())
 
 
 def _utc(epoch: float) -> datetime:

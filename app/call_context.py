@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.settings import LanguageSettings, OperatorConfig, QueueSettings
-from app.voice_reply import Reply, Step, Voice
+from app import speech
+from app.settings import LanguageSettings, Line, OperatorConfig, QueueSettings
+from app.voice_reply import Reply, Say, Step, Voice
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class CallContext:
     def reply(self, *steps: Step) -> Reply:
         """A reply spoken in this call's language and voice."""
         return Reply(steps, self.voice)
+
+    def say(self, line: Line, **values: object) -> Say:
+        """One of the operator's sentences, as said in this call's language."""
+        return speech.sentence(self.lang, line, **values)
 
 
 def call_context(

@@ -32,7 +32,7 @@ from app.redaction import (
 )
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
-from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step, says
+from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step
 from app.wait_estimate import estimate_for
 from app.wait_loop import WaitLoop
 
@@ -75,7 +75,7 @@ class Conversation:
         if digits == listening.PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
             return self._respond(ctx, record, AssistantResponse([], Next.handoff))
         if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
-            return self._respond(ctx, record, self._assistant_again(ctx))
+            return self._assistant_again(ctx, record)
         heard = said and (
             params.Confidence is None
             or params.Confidence >= self.config.operator.assistant.min_speech_confidence
@@ -138,8 +138,8 @@ class Conversation:
             update={"reason": reason, "reason_source": "keypad", "keypad_reason_told": False}
         )
         log.info("call %s chose %s from the keypad menu", record.call_sid, reason)
-        noted = ctx.lang.prompts.keypad_choice_noted
-        return self._respond(ctx, record, AssistantResponse([noted], Next.wait))
+        noted = ctx.say(ctx.lang.prompts.keypad_choice_noted)
+        return self._respond(ctx, record, AssistantResponse([], Next.wait), noted)
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -151,12 +151,13 @@ class Conversation:
         )
         return self._respond(ctx, result.record or record, result)
 
-    def _assistant_again(self, ctx: CallContext) -> AssistantResponse:
+    def _assistant_again(self, ctx: CallContext, record: CallRecord) -> Reply:
         """The caller pressed 1 while waiting: the assistant asks how it can help (or the
         keypad menu, while it is unavailable)."""
         if not self.assistant.available:
-            return AssistantResponse([], Next.keypad_menu)
-        return AssistantResponse([ctx.lang.prompts.ask_how_to_help], Next.listen)
+            return self._respond(ctx, record, AssistantResponse([], Next.keypad_menu))
+        ask = ctx.say(ctx.lang.prompts.ask_how_to_help)
+        return self._respond(ctx, record, AssistantResponse([], Next.listen), ask)
 
     def _reprompt(self, ctx: CallContext, record: CallRecord) -> Reply:
         prompts = ctx.lang.prompts
@@ -167,12 +168,12 @@ class Conversation:
                 record.reprompts,
             )
             record = record.model_copy(update={"reprompts": 0})
-            return self._respond(
-                ctx, record, AssistantResponse([prompts.reprompt_gave_up], Next.wait)
-            )
+            gave_up = ctx.say(prompts.reprompt_gave_up)
+            return self._respond(ctx, record, AssistantResponse([], Next.wait), gave_up)
         record = record.model_copy(update={"reprompts": record.reprompts + 1})
         next_step = Next.digits if record.awaiting == "digits" else Next.listen
-        return self._respond(ctx, record, AssistantResponse([prompts.reprompt], next_step))
+        again = ctx.say(prompts.reprompt)
+        return self._respond(ctx, record, AssistantResponse([], next_step), again)
 
     def _secret_not_heard(self, ctx: CallContext, record: CallRecord) -> Reply:
         """Nothing keyed: ask again, up to the limit; then the agent verifies instead."""
@@ -180,17 +181,20 @@ class Conversation:
         if record.reprompts < self.config.operator.assistant.max_reprompts:
             record = record.model_copy(update={"reprompts": record.reprompts + 1})
             kind = SecretKind(record.pending_secret_kind or SecretKind.pin)
-            again = AssistantResponse([prompts.secret_not_heard], Next.secret, kind)
-            return self._respond(ctx, record, again)
+            again = AssistantResponse([], Next.secret, kind)
+            return self._respond(ctx, record, again, ctx.say(prompts.secret_not_heard))
         record = record.model_copy(update={"pending_secret_kind": None, "reprompts": 0})
-        return self._respond(
-            ctx, record, AssistantResponse([prompts.verification_by_agent], Next.wait)
-        )
+        by_agent = ctx.say(prompts.verification_by_agent)
+        return self._respond(ctx, record, AssistantResponse([], Next.wait), by_agent)
 
-    def _respond(self, ctx: CallContext, record: CallRecord, result: AssistantResponse) -> Reply:
-        """Save what the decision changes, then say and do what it asks."""
+    def _respond(
+        self, ctx: CallContext, record: CallRecord, result: AssistantResponse, *own: Say
+    ) -> Reply:
+        """Save what the decision changes, then say and do what it asks: the app's `own`
+        sentences first, then the assistant's."""
         self._settle(ctx, record, result.next)
-        return ctx.reply(*self._steps(ctx, result))
+        said = (*own, *speech.assistant_sentences(ctx.lang, result.says))
+        return ctx.reply(*self._steps(ctx, result, said))
 
     def _settle(self, ctx: CallContext, record: CallRecord, next_step: Next) -> None:
         update: dict[str, object] = {"awaiting": _AWAITING.get(next_step)}
@@ -204,9 +208,10 @@ class Conversation:
             left = self.queue_service.leave(ctx.queue, record.call_sid)
             log.info("call %s left the queue by choice (had a place: %s)", record.call_sid, left)
 
-    def _steps(self, ctx: CallContext, result: AssistantResponse) -> list[Step]:
+    def _steps(
+        self, ctx: CallContext, result: AssistantResponse, said: tuple[Say, ...]
+    ) -> list[Step]:
         prompts = ctx.lang.prompts
-        said = says(result.says)
         match result.next:
             case Next.listen:
                 return [listening.for_answer(said), GoTo(Route.wait)]
@@ -216,12 +221,12 @@ class Conversation:
                 spoken = result.secret_kind is SecretKind.postcode
                 return [listening.for_secret(said, spoken=spoken), GoTo(Route.wait)]
             case Next.keypad_menu:
-                menu = listening.for_keypad_menu((Say(prompts.keypad_menu),))
+                menu = listening.for_keypad_menu((ctx.say(prompts.keypad_menu),))
                 return [*said, menu, GoTo(Route.wait)]
             case Next.handoff:
-                return [*(said or [Say(prompts.person_requested)]), GoTo(Route.wait)]
+                return [*(said or [ctx.say(prompts.person_requested)]), GoTo(Route.wait)]
             case Next.leave:
-                return [*(said or [Say(prompts.goodbye)]), HangUp()]
+                return [*(said or [ctx.say(prompts.goodbye)]), HangUp()]
             case Next.wait:
                 return [*said, GoTo(Route.wait)]
 

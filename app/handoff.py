@@ -17,7 +17,7 @@ from app.job_queue import JobQueue
 from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import AgentLegRequest, DialCallStatus, DialResult, VoiceRequest
-from app.voice_reply import GoTo, HangUp, Reply, RingAgent, Route, Say, says
+from app.voice_reply import GoTo, HangUp, Reply, RingAgent, Route
 from app.wait_accuracy import WaitAccuracy
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class AgentHandoff:
             )
             return Reply((GoTo(Route.wait),))
         return ctx.reply(
-            Say(ctx.lang.prompts.connecting_to_agent),
+            ctx.say(ctx.lang.prompts.connecting_to_agent),
             RingAgent(agent_id, agent.reach, ctx.queue.agent_ring_seconds),
         )
 
@@ -73,7 +73,7 @@ class AgentHandoff:
         waited = self.queue_service.connect(queue, caller_sid, agent_id)
         if waited is None:
             # The caller hung up, or the offer lapsed and went to someone else.
-            return ctx.reply(Say(ctx.lang.prompts.whisper_caller_gone), HangUp())
+            return ctx.reply(ctx.say(ctx.lang.prompts.whisper_caller_gone), HangUp())
         self.calls.note_answered(caller_sid, agent_id, waited)
         if record.first_announced_wait is not None:
             self.accuracy.record(queue.name, record.first_announced_wait, waited, self.clock())
@@ -85,7 +85,7 @@ class AgentHandoff:
             reason=record.reason,
             waited_seconds=waited,
         )
-        return ctx.reply(*says(sentences))
+        return ctx.reply(*sentences)
 
     def dial_result(self, params: DialResult, agent_id: str) -> Reply:
         """The attempt to reach the agent is over. If they talked, the call is done; if the
@@ -100,7 +100,7 @@ class AgentHandoff:
                 self.calls.note_answered(params.CallSid, agent_id, waited)
                 position = self.queue_service.position(ctx.queue, params.CallSid)
         if position.state is CallState.serving:
-            return ctx.reply(Say(ctx.lang.prompts.call_with_agent_ended), HangUp())
+            return ctx.reply(ctx.say(ctx.lang.prompts.call_with_agent_ended), HangUp())
         # "canceled": the caller hung up while it rang, which is not the agent's doing.
         ahead = self.queue_service.requeue_front(
             ctx.queue,
@@ -117,7 +117,7 @@ class AgentHandoff:
             params.DialCallStatus,
         )
         self.jobs.dispatch_soon(ctx.queue.name)
-        return ctx.reply(Say(ctx.lang.prompts.agent_did_not_answer), GoTo(Route.wait))
+        return ctx.reply(ctx.say(ctx.lang.prompts.agent_did_not_answer), GoTo(Route.wait))
 
     def _context(self, params: VoiceRequest) -> CallContext:
         """The caller's leg: its queue from the dialled number, in the call's language."""

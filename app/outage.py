@@ -34,10 +34,8 @@ from app.voice_reply import (
     JoinTwilioQueue,
     Pause,
     Reply,
-    Say,
     Step,
     TryAgain,
-    says,
 )
 from app.wait_estimate import estimate_for
 from app.wait_loop import WaitLoop
@@ -72,16 +70,18 @@ def while_down(config: OperatorConfig, called: str, call_sid: str, attempt: int)
         log.warning(
             "call %s: queue store down, try %s of %s", call_sid, attempt, settings.max_attempts
         )
-        steps: list[Step] = [Say(prompts.outage_hold)] if attempt % APOLOGY_EVERY == 0 else []
+        steps: list[Step] = [ctx.say(prompts.outage_hold)] if attempt % APOLOGY_EVERY == 0 else []
         return ctx.reply(*steps, Pause(settings.retry_pause_seconds), TryAgain(attempt + 1))
     if settings.fallback_number:
         log.error("call %s: queue store still down, passed to the fallback number", call_sid)
-        return ctx.reply(Say(prompts.outage_passed_on), DialNumber(settings.fallback_number))
+        return ctx.reply(ctx.say(prompts.outage_passed_on), DialNumber(settings.fallback_number))
     if settings.fallback_queue:
         log.error("call %s: queue store still down, passed to the fallback queue", call_sid)
-        return ctx.reply(Say(prompts.outage_passed_on), JoinTwilioQueue(settings.fallback_queue))
+        return ctx.reply(
+            ctx.say(prompts.outage_passed_on), JoinTwilioQueue(settings.fallback_queue)
+        )
     log.error("call %s: queue store still down and no fallback configured: hung up", call_sid)
-    return ctx.reply(Say(prompts.outage_call_again), Say(prompts.goodbye), HangUp())
+    return ctx.reply(ctx.say(prompts.outage_call_again), ctx.say(prompts.goodbye), HangUp())
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ class Resumption:
             )
         )
         sentences = [
-            ctx.lang.prompts.outage_resumed,
+            ctx.say(ctx.lang.prompts.outage_resumed),
             speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),
             speech.wait_sentence(ctx.lang, ctx.language, wait),
         ]
         carry_on = self.wait_loop.next_round(params)
-        return Reply((*says(sentences), *carry_on.steps), carry_on.voice or ctx.voice)
+        return Reply((*sentences, *carry_on.steps), carry_on.voice or ctx.voice)

@@ -122,61 +122,73 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Line(_Strict):
+    """One sentence the app says, with `{placeholders}` filled in when it is said
+    (`app.speech.sentence`). Written in the YAML as plain text."""
+
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+
 class Plural(_Strict):
     """A sentence whose words depend on a count: `one`/`other` (plus an optional `zero`).
 
     Languages without grammatical number (Thai, Lao, Chinese, Indonesian) give `other` only.
     """
 
-    zero: str | None = None
-    one: str | None = None
-    other: str
+    zero: Line | None = None
+    one: Line | None = None
+    other: Line
 
 
 class Prompts(_Strict):
-    greeting: str
-    place_guaranteed: str
+    greeting: Line
+    place_guaranteed: Line
     people_ahead: Plural
-    wait_unknown: str
-    wait_under_a_minute: str
+    wait_unknown: Line
+    wait_under_a_minute: Line
     wait_minutes: Plural
-    offer_help: str
-    how_to_reach_a_person: str
-    person_requested: str
-    ask_how_to_help: str
-    wait_menu: str
-    withheld_number: str
-    place_restored: str
-    closed: str
-    opening_hours: str
-    next_opening_today: str
-    next_opening_tomorrow: str
-    next_opening_later: str
-    goodbye: str
-    reprompt: str
-    reprompt_gave_up: str
-    keypad_menu: str
-    keypad_choice_noted: str
-    secret_not_heard: str
-    verification_by_agent: str
+    offer_help: Line
+    how_to_reach_a_person: Line
+    person_requested: Line
+    ask_how_to_help: Line
+    wait_menu: Line
+    withheld_number: Line
+    place_restored: Line
+    closed: Line
+    opening_hours: Line
+    next_opening_today: Line
+    next_opening_tomorrow: Line
+    next_opening_later: Line
+    goodbye: Line
+    reprompt: Line
+    reprompt_gave_up: Line
+    keypad_menu: Line
+    keypad_choice_noted: Line
+    secret_not_heard: Line
+    verification_by_agent: Line
     # Hand-off to an agent: what the caller hears, and the whisper the agent hears on
     # answering, before the caller is put through.
-    connecting_to_agent: str
-    agent_did_not_answer: str
-    call_with_agent_ended: str
-    whisper_verified: str
-    whisper_not_verified: str
-    whisper_reason: str
-    whisper_no_reason: str
+    connecting_to_agent: Line
+    agent_did_not_answer: Line
+    call_with_agent_ended: Line
+    whisper_verified: Line
+    whisper_not_verified: Line
+    whisper_reason: Line
+    whisper_no_reason: Line
     whisper_waited: Plural
-    whisper_caller_gone: str
+    whisper_caller_gone: Line
     # The queue store (Redis) is down: the caller is asked to hold while the app tries
     # again, hears that their place is still theirs once it is back, and, if it stays down,
     # is passed on to the operator's fallback or asked to call again.
-    outage_hold: str
-    outage_resumed: str
-    outage_passed_on: str
-    outage_call_again: str
+    outage_hold: Line
+    outage_resumed: Line
+    outage_passed_on: Line
+    outage_call_again: Line
 
 
 class LanguageSettings(_Strict):

@@ -97,8 +97,8 @@ def _append(response: VoiceResponse, step: Step, voice: Voice | None) -> None:
 
 def _sound(target: VoiceResponse | Gather, step: Sound, voice: Voice | None) -> None:
     match step:
-        case Say(text=text):
-            spoken = _required(voice)
+        case Say(text=text, voice=own_voice):
+            spoken = own_voice or _required(voice)
             target.say(text, voice=spoken.settings.voice, language=spoken.language)
         case Play(url=recording):
             target.play(recording)

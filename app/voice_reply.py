@@ -30,10 +30,22 @@ class Route(StrEnum):
 
 
 @dataclass(frozen=True)
+class Voice:
+    """How a call is spoken to: its language code (as Twilio's `<Say>` and `<Gather>` take
+    it) and that language's settings (voice, speech model, hints)."""
+
+    language: str
+    settings: LanguageSettings
+
+
+@dataclass(frozen=True)
 class Say:
-    """A sentence, spoken in the call's language and voice."""
+    """A sentence, spoken in the call's language and voice, or in `voice` when it is
+    another (each option of the language menu is said in its own language). Built from the
+    operator's prompts by `app.speech`; `text` is what the caller hears."""
 
     text: str
+    voice: Voice | None = None
 
 
 @dataclass(frozen=True)
@@ -127,22 +139,9 @@ Step = (
 
 
 @dataclass(frozen=True)
-class Voice:
-    """How a call is spoken to: its language code (as Twilio's `<Say>` and `<Gather>` take
-    it) and that language's settings (voice, speech model, hints)."""
-
-    language: str
-    settings: LanguageSettings
-
-
-@dataclass(frozen=True)
 class Reply:
     """Everything the caller gets in answer to one request, in order. `voice` is needed
     only when something is said or heard."""
 
     steps: tuple[Step, ...]
     voice: Voice | None = None
-
-
-def says(sentences: list[str] | tuple[str, ...]) -> tuple[Say, ...]:
-    return tuple(Say(text) for text in sentences)

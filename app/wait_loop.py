@@ -61,7 +61,7 @@ class WaitLoop:
         changed = ahead != record.announced_ahead or wait_said != speech.wait_sentence(
             ctx.lang, ctx.language, record.announced_wait
         )
-        sentences: list[str] = []
+        sentences: list[Say] = []
         # Back in the wait loop: whatever a prompt was waiting for is over, so "1" opens
         # the assistant again.
         updates: dict[str, object] = {"awaiting": None} if record.awaiting else {}
@@ -70,11 +70,11 @@ class WaitLoop:
             updates |= {"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
-            sentences.append(ctx.lang.prompts.wait_menu)
+            sentences.append(ctx.say(ctx.lang.prompts.wait_menu))
             updates["heard_wait_menu"] = True
         if updates:
             self.calls.save(record.model_copy(update=updates))
-        return [Say(text) for text in sentences]
+        return sentences
 
     def _hold(self, ctx: CallContext) -> Play | Pause:
         music = self.config.operator.hold_music_url

@@ -7,6 +7,7 @@ import pytest
 from app import speech
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig, QueueSettings
+from app.voice_reply import Say
 from app.wait_estimate import estimate_wait_seconds
 from standin import SimulatedTwilio, new_call_sid
 from tests.conftest import SUPPORT_NUMBER, Clock
@@ -44,10 +45,10 @@ def test_minutes_are_rounded_the_way_people_say_them(seconds: float, minutes: in
 
 def test_wait_sentences(operator_config: OperatorConfig) -> None:
     lang = operator_config.language("en-US")
-    assert speech.wait_sentence(lang, "en-US", None) == "I can't estimate the wait yet."
-    assert speech.wait_sentence(lang, "en-US", 45) == "The wait should be less than a minute."
-    assert speech.wait_sentence(lang, "en-US", 70) == "The wait is about 1 minute."
-    assert speech.wait_sentence(lang, "en-US", 330) == "The wait is about 6 minutes."
+    assert speech.wait_sentence(lang, "en-US", None) == Say("I can't estimate the wait yet.")
+    assert speech.wait_sentence(lang, "en-US", 45) == Say("The wait should be less than a minute.")
+    assert speech.wait_sentence(lang, "en-US", 70) == Say("The wait is about 1 minute.")
+    assert speech.wait_sentence(lang, "en-US", 330) == Say("The wait is about 6 minutes.")
 
 
 def test_plural_forms_follow_the_language(operator_config: OperatorConfig) -> None:
