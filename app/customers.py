@@ -9,6 +9,7 @@ import hmac
 import re
 import secrets
 import sys
+import unicodedata
 from enum import StrEnum
 from pathlib import Path
 
@@ -28,9 +29,15 @@ class SecretKind(StrEnum):
     postcode = "postcode"
 
 
+def ascii_digits(text: str) -> str:
+    """Digits of any script as ASCII digits: a recogniser may write a spoken number in Thai
+    (๑๒๓), Lao (໑໒໓) or full-width digits, and a secret is the same secret in each."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
+
 def normalise_secret(kind: SecretKind, value: str) -> str:
     """Callers key or say secrets in several shapes; compare one canonical form."""
-    text = value.strip().lower()
+    text = ascii_digits(value.strip().lower())
     if kind is SecretKind.postcode:
         return re.sub(r"[^0-9a-z]", "", text)
     return re.sub(r"\D", "", text)
