@@ -6,7 +6,6 @@ assistant unavailable the keypad menu still records why they called."""
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from app import listening, speech
@@ -22,6 +21,7 @@ from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.customers import SecretKind
+from app.person_request import asks_for_a_person
 from app.queue_service import QueueService
 from app.redaction import (
     NOT_KEPT_KEYED,
@@ -72,7 +72,7 @@ class Conversation:
         # their words are kept, and the dialogue hears them without a single number.
         secret_expected = verification_expected(record)
         self._note_caller_input(record, said, digits, params.Confidence, secret_expected)
-        if digits == listening.PERSON_KEY or wants_a_person(said, ctx.lang.human_words):
+        if digits == listening.PERSON_KEY or asks_for_a_person(said, ctx.lang.human_words):
             return self._respond(ctx, record, AssistantResponse([], Next.handoff))
         if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
             return self._assistant_again(ctx, record)
@@ -277,11 +277,3 @@ class Conversation:
             "caller_known": bool(record.caller),
             "account_hint": self.assistant.account_hint(record.caller or None),
         }
-
-
-def wants_a_person(said: str, human_words: list[str]) -> bool:
-    """True when the caller's words ask for a human ("agent", "a real person", ...)."""
-    text = " ".join(re.findall(r"\w+", said.lower()))
-    return any(
-        re.search(rf"\b{re.escape(word.lower())}\b", text) is not None for word in human_words
-    )
