@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from pydantic import BaseModel
 
 from app.settings import Clip, NumberClips, RecordedReply, Recordings
 
@@ -144,3 +147,18 @@ def reply_pattern(template: str) -> re.Pattern[str]:
             pattern.append(f"(?P<{name}>.+?)")
             seen.add(name)
     return re.compile("".join(pattern), re.DOTALL)
+
+
+def clips_of(model: object) -> Iterator[Clip]:
+    """Every clip named anywhere in a language's settings (or any part of them)."""
+    if isinstance(model, Clip):
+        yield model
+    elif isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from clips_of(getattr(model, name))
+    elif isinstance(model, dict):
+        for value in model.values():
+            yield from clips_of(value)
+    elif isinstance(model, list | tuple):
+        for value in model:
+            yield from clips_of(value)
