@@ -49,8 +49,8 @@ def test_a_lao_caller_hears_the_greeting_place_and_wait_played_from_recordings(
     call = lao_twilio.dial("+8562055519999", LAO_NUMBER)
     heard = " ".join(call.heard)
     assert "ສະບາຍດີ" in heard and "Acme" in heard  # the greeting's clip names the company
-    assert "ມີ ສິບ ສອງ ຄົນຢູ່ກ່ອນທ່ານ." in heard  # 12 people ahead, from number clips
-    assert "ຂ້ອຍຍັງບໍ່ສາມາດຄາດຄະເນເວລາລໍຖ້າໄດ້ເທື່ອ." in heard
+    assert "ມີ ສິບ ສອງ ຄົນລໍຖ້າຢູ່ກ່ອນທ່ານເຈົ້າ." in heard  # 12 people ahead, from number clips
+    assert "ຕອນນີ້ຍັງຄາດຄະເນເວລາລໍຖ້າບໍ່ໄດ້ເຈົ້າ." in heard
     assert call.clips and all("/voice/recordings/lo-LA/" in url for url in call.clips)
     assert call.gather is not None and call.gather.language == "lo-LA"
     assert not any(isinstance(child, standin_twiml.Say) for child in call.gather.children)
@@ -60,9 +60,9 @@ def test_a_waiting_lao_caller_hears_music_and_pressing_one_plays_the_question(
     lao_twilio: SimulatedTwilio,
 ) -> None:
     call = lao_twilio.dial("+8562055519999", LAO_NUMBER)
-    assert "ທ່ານແມ່ນຄົນຕໍ່ໄປ." in call.heard
+    assert "ທ່ານແມ່ນຄິວຕໍ່ໄປເຈົ້າ." in call.heard
     call.stay_silent()
     assert call.played  # hold music: a recording, but not a sentence (no transcript)
     mark = len(call.heard)
     call.press("1")
-    assert call.heard_since(mark) == "ມີຫຍັງໃຫ້ຂ້ອຍຊ່ວຍບໍ່?"
+    assert call.heard_since(mark) == "ມີຫຍັງໃຫ້ຂ້ອຍຊ່ວຍເຈົ້າ?"

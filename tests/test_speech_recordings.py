@@ -50,7 +50,7 @@ def transcripts_and_clips(document: str) -> list[tuple[str, list[str]]]:
 
 def test_a_count_is_played_from_the_sentences_clips_and_number_clips() -> None:
     said = speech.people_ahead_sentence(LAO, "lo-LA", 21)
-    assert said.text == "ມີ ຊາວ ເອັດ ຄົນຢູ່ກ່ອນທ່ານ."
+    assert said.text == "ມີ ຊາວ ເອັດ ຄົນລໍຖ້າຢູ່ກ່ອນທ່ານເຈົ້າ."
     assert said.recording == (
         BASE + "prompts/people_ahead.other-1.wav",
         BASE + "numbers/20.wav",
@@ -67,7 +67,7 @@ def test_the_twiml_carries_the_transcript_before_the_clips_even_inside_a_gather(
     assert not gather.findall("Say")  # nothing for a voice that cannot speak Lao
     assert transcripts_and_clips(document) == [
         (
-            "ທ່ານຈະລໍຖ້າປະມານ ສິບ ນາທີ.",
+            "ຕ້ອງລໍຖ້າປະມານ ສິບ ນາທີເຈົ້າ.",
             [
                 BASE + "prompts/wait_minutes.other-1.wav",
                 BASE + "numbers/10.wav",
@@ -81,7 +81,7 @@ def test_a_day_and_a_time_are_played_in_laos_word_order() -> None:
     monday_morning = datetime(2026, 11, 30, 8, 30)
     friday_evening = datetime(2026, 11, 27, 21, 0)
     said = speech.next_opening_sentence(LAO, friday_evening, monday_morning)
-    assert said.text == "ພວກເຮົາຈະເປີດອີກ ວັນຈັນ ເວລາ ແປດ ໂມງ ສາມ ສິບ ນາທີ"
+    assert said.text == "ພວກເຮົາຈະເປີດອີກຄັ້ງ ວັນຈັນ ເວລາ ແປດ ໂມງ ສາມ ສິບ ນາທີ ເຈົ້າ."
     assert said.recording[1] == BASE + "days/monday.wav"
 
 
@@ -90,8 +90,8 @@ def test_the_whisper_in_lao_names_the_reason_from_its_clip_and_never_says_a_name
         LAO, "lo-LA", verified_name="Maria Lopez", reason="billing", waited_seconds=185
     )
     assert [s.text for s in said] == [
-        "ຜູ້ໂທຢືນຢັນຕົວຕົນແລ້ວ.",
-        "ໂທມາກ່ຽວກັບ ຄຳຖາມກ່ຽວກັບໃບບິນ",
+        "ລູກຄ້າຢືນຢັນຕົວຕົນແລ້ວ.",
+        "ໂທມາກ່ຽວກັບ ການສອບຖາມກ່ຽວກັບໃບບິນ",
         "ລໍຖ້າ ສາມ ນາທີ.",
     ]
     assert all(s.recording for s in said)
