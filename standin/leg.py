@@ -560,7 +560,7 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
             self._event("clip", verb.url)
             if verb.transcript:
                 self.heard.append(verb.transcript)
-                self._event("heard", verb.transcript)
+                self._event("heard", verb.transcript, recorded=True)
                 self._relay_heard(verb.transcript)
         elif isinstance(verb, twiml.Play):
             self.played.append(verb.url)

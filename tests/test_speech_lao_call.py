@@ -15,6 +15,7 @@ from app import create_app
 from app.settings import QUEUE_DIR, Settings
 from standin import FlaskClientTransport, SimulatedTwilio
 from standin import twiml as standin_twiml
+from standin.interactive import describe
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, Clock
 
 LAO_NUMBER = "+15005550021"
@@ -54,6 +55,9 @@ def test_a_lao_caller_hears_the_greeting_place_and_wait_played_from_recordings(
     assert call.clips and all("/voice/recordings/lo-LA/" in url for url in call.clips)
     assert call.gather is not None and call.gather.language == "lo-LA"
     assert not any(isinstance(child, standin_twiml.Say) for child in call.gather.children)
+    # The simulator's caller reads the transcripts as the assistant's words, from a recording.
+    greeting = next(e for e in call.events if e.kind == "heard")
+    assert describe(greeting.as_dict()) == f"  assistant (recording): {call.heard[0]}"
 
 
 def test_a_waiting_lao_caller_hears_music_and_pressing_one_plays_the_question(
