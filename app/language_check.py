@@ -27,16 +27,18 @@ def language_problems(code: str, lang: LanguageSettings) -> list[str]:
         except voices.VoiceError as exc:
             problems.append(f"{where}.voice: {exc}")
     needs: set[PlaceholderKind] = set()
+    recorded = False
     for key, line, kinds in _lines(lang):
         problems += [f"{where}.{key}: {p}" for p in _placeholder_problems(line, kinds)]
         if line.recorded:
-            needs |= {kinds[p] for p in _placeholders(line) if p in kinds}
+            recorded = True
+            needs |= {kinds[p] for p in _safe_names(line) if p in kinds}
         elif lang.voice is None:
             problems.append(
                 f"{where}.{key}: no recording ({code} has no voice, so every line is "
                 "played from clips)"
             )
-    problems += [f"{where}.{p}" for p in _recording_problems(lang, needs)]
+    problems += [f"{where}.{p}" for p in _recording_problems(lang, recorded, needs)]
     problems += [f"{where}.time_format: {p}" for p in _time_format_problems(lang)]
     return problems
 
@@ -101,9 +103,12 @@ def _placeholder_problems(line: Line, kinds: Kinds) -> list[str]:
     return problems
 
 
-def _recording_problems(lang: LanguageSettings, needs: set[PlaceholderKind]) -> list[str]:
-    """What recorded lines need that is not recorded: numbers, days, times' parts."""
-    if not needs and not lang.recordings:
+def _recording_problems(
+    lang: LanguageSettings, recorded: bool, needs: set[PlaceholderKind]
+) -> list[str]:
+    """What recorded lines need that is not recorded: where clips are, numbers, days and
+    times' parts."""
+    if not recorded:
         return []
     if lang.recordings is None:
         return ["recordings: some lines are recorded, but there is no recordings section"]

@@ -299,3 +299,27 @@ def test_a_strftime_time_format_stops_the_start(tmp_path: Path) -> None:
 
 def test_times_in_text_are_filled_from_their_template() -> None:
     assert speech.spoken_time(CONFIG.language("en-US"), time(14, 30)) == "2:30 PM"
+
+
+def test_a_voiced_language_may_play_a_recorded_line_once_it_says_where_clips_are(
+    tmp_path: Path,
+) -> None:
+    branded = {"clip": "https://clips.example.test/en/greeting.mp3", "text": "Hi, this is Acme."}
+
+    def recorded_greeting(languages: dict) -> None:
+        languages["en-US"]["prompts"]["greeting"] = branded
+
+    assert (
+        "languages.en-US.recordings: some lines are recorded, but there is no recordings section"
+    ) in problems(tmp_path, recorded_greeting)
+
+    def with_recordings(languages: dict) -> None:
+        recorded_greeting(languages)
+        languages["en-US"]["recordings"] = {"base_url": "https://clips.example.test/en/"}
+
+    config = load_operator_config(changed(tmp_path, with_recordings), QUEUES)
+    english = config.language("en-US")
+    said = speech.sentence(english, english.prompts.greeting, company="Acme")
+    assert said == Say(
+        "Hi, this is Acme.", recording=("https://clips.example.test/en/greeting.mp3",)
+    )
