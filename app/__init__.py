@@ -48,13 +48,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
 
     from app import bootstrap
-    from app.web import agent, health, operator, voice
+    from app.web import agent, health, operator, recordings, voice
 
     bootstrap.init_app(app)
     app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(health.bp)
     if settings.web_role in (WebRole.all, WebRole.voice):
         app.register_blueprint(voice.bp)
+        app.register_blueprint(recordings.bp)
     if settings.web_role in (WebRole.all, WebRole.console):
         app.register_blueprint(agent.bp)
         app.register_blueprint(operator.bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from app.recordings import clips_of
 from app.settings import SettingsError, load_operator_config, load_settings
 
 
@@ -20,6 +21,13 @@ def main() -> int:
         numbers = ", ".join(queue.numbers) or "(no numbers)"
         default = " [default]" if queue.name == config.queues.default_queue else ""
         print(f"  queue {queue.name}{default}: {numbers}; language {queue.language}")
+    for code, lang in config.operator.languages.items():
+        if lang.voice is None:
+            clips = len({clip.clip for clip in clips_of(lang)})
+            base = lang.recordings.base_url if lang.recordings else ""
+            print(f"  language {code}: recordings, {clips} clips from {base}")
+        else:
+            print(f"  language {code}: voice {lang.voice} (<Say language> {lang.say_language})")
     return 0
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app import voices
 from app.production_checks import production_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -122,16 +123,65 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Clip(_Strict):
+    """A recording played with `<Play>`: its file (a path under the language's
+    `recordings.base_url`, or an absolute URL) and its transcript, what it says."""
+
+    clip: str = Field(min_length=1, pattern=r"^[^\s?#]+$")
+    text: str = Field(min_length=1)
+
+
+class Placeholder(_Strict):
+    """A `{name}` among a recorded line's clips: the value, said from clips (a number, a
+    time, a day, or another recorded line)."""
+
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+
+
+_PLACEHOLDER = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+
+
+def _part(item: Any) -> Any:
+    if isinstance(item, str):
+        match = _PLACEHOLDER.match(item)
+        if not match:
+            raise ValueError(
+                f"{item!r}: between clips, only a {{placeholder}} may be written as text"
+            )
+        return Placeholder(name=match.group(1))
+    return Clip.model_validate(item)
+
+
 class Line(_Strict):
     """One sentence the app says, with `{placeholders}` filled in when it is said
-    (`app.speech.sentence`). Written in the YAML as plain text."""
+    (`app.speech.sentence`). In the YAML, either text, said by the language's voice; or a
+    recording, played: one clip (`{clip: greeting.wav, text: "..."}`) or a list of clips
+    and `"{placeholders}"` in the order they are said. `text` is then the transcript."""
 
     text: str = Field(min_length=1)
+    parts: tuple[Clip | Placeholder, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        return {"text": value} if isinstance(value, str) else value
+    def _from_yaml(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"text": value}
+        if isinstance(value, dict) and "clip" in value:
+            value = [value]
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("a recorded line needs at least one clip")
+            parts = [_part(item) for item in value]
+            transcript = " ".join(
+                p.text if isinstance(p, Clip) else "{" + p.name + "}" for p in parts
+            )
+            return {"text": transcript, "parts": parts}
+        return value
+
+    @property
+    def recorded(self) -> bool:
+        """Played from clips rather than said by a voice."""
+        return bool(self.parts)
 
 
 class Plural(_Strict):
@@ -144,8 +194,39 @@ class Plural(_Strict):
     one: Line | None = None
     other: Line
 
+    def forms(self) -> dict[str, Line]:
+        return {
+            name: line
+            for name, line in (("zero", self.zero), ("one", self.one), ("other", self.other))
+            if line is not None
+        }
+
+
+class PlaceholderKind(StrEnum):
+    """What a `{placeholder}` holds, so it can be checked at start and said from clips."""
+
+    number = "number"
+    time = "time"
+    day = "day"
+    line = "line"  # one of the operator's own lines (a reason's name, a period of the day)
+    text = "text"  # free text (a company or customer name): a voice can say it, clips cannot
+
 
 class Prompts(_Strict):
+    # The placeholders each prompt may use, and what they hold; a prompt not listed takes none.
+    PLACEHOLDERS: ClassVar[dict[str, dict[str, PlaceholderKind]]] = {
+        "greeting": {"company": PlaceholderKind.text},
+        "closed": {"company": PlaceholderKind.text},
+        "people_ahead": {"count": PlaceholderKind.number},
+        "wait_minutes": {"minutes": PlaceholderKind.number},
+        "next_opening_today": {"time": PlaceholderKind.time},
+        "next_opening_tomorrow": {"time": PlaceholderKind.time},
+        "next_opening_later": {"day": PlaceholderKind.day, "time": PlaceholderKind.time},
+        "whisper_verified": {"name": PlaceholderKind.text},
+        "whisper_reason": {"reason": PlaceholderKind.line},
+        "whisper_waited": {"count": PlaceholderKind.number},
+    }
+
     greeting: Line
     place_guaranteed: Line
     people_ahead: Plural
@@ -191,10 +272,85 @@ class Prompts(_Strict):
     outage_call_again: Line
 
 
+class TimeFormat(_Strict):
+    """How a time of day is said: `other`, or `on_the_hour` (if given) when the minutes are
+    zero. Placeholders: `{hour24}`, `{hour12}`, `{minute}` (`{minute:02}` in text gives two
+    digits) and `{period}` (the language's `periods`). Written as one line for `other`."""
+
+    PLACEHOLDERS: ClassVar[dict[str, PlaceholderKind]] = {
+        "hour24": PlaceholderKind.number,
+        "hour12": PlaceholderKind.number,
+        "minute": PlaceholderKind.number,
+        "period": PlaceholderKind.line,
+    }
+
+    on_the_hour: Line | None = None
+    other: Line
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_one_line(cls, value: Any) -> Any:
+        if isinstance(value, dict) and ("other" in value or "on_the_hour" in value):
+            return value
+        return {"other": value}
+
+
+class NumberClips(_Strict):
+    """Numbers said from clips, composed the way the language says them, as IVRs with sound
+    files do (Asterisk's say.c). A number with a clip in `words` is that clip; otherwise
+    tens are `words[t]` + `ten` (or `words[t*10]`) then the unit, and hundreds `words[h]` +
+    `hundred` (or `words[h*100]`) then the rest. Beyond 999, digits one by one."""
+
+    # Numbers said as one word: at least 0-9, plus whatever the language does not compose
+    # (English 11-19 and the tens; Thai/Lao 20; Indonesian 10-19 and 100).
+    words: dict[Annotated[int, Field(ge=0, le=999)], Clip]
+    # The word for ten after a count of tens (Thai สิบ, Lao ສິບ, Chinese 十, Indonesian puluh).
+    ten: Clip | None = None
+    hundred: Clip | None = None
+    # Units said differently after a ten or a hundred (Thai/Lao: 1 is เอ็ด/ເອັດ, so 21 is
+    # twenty + "et" and 101 hundred + "et").
+    units_after_tens: dict[Annotated[int, Field(ge=1, le=9)], Clip] = {}
+    # Said between a hundred and a lone unit (Chinese 零: 105 一百零五).
+    zero_after_hundred: Clip | None = None
+    # After a hundred, the tens are counted even for ten (Chinese 110 一百一十, not 一百十).
+    count_ten_after_hundred: bool = False
+
+
+class RecordedReply(_Strict):
+    """One of the assistant's replies (its text as the dialogue's domain writes it, with
+    `{slot}` placeholders) and its recording; a recording may say a placeholder that holds a
+    number (from clips) and leave out the others."""
+
+    text: str = Field(min_length=1)
+    say: Line
+
+
+class Recordings(_Strict):
+    """Where a language's clips are, how numbers are said from them, and the assistant's
+    replies as recordings (a language without a voice needs them all)."""
+
+    base_url: str
+    numbers: NumberClips | None = None
+    replies: list[RecordedReply] = []
+    # Played for an assistant reply with no recording (else nothing is said for it).
+    reply_not_recorded: Line | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_directory(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s]+/$", value):
+            raise ValueError("must be an http(s) URL Twilio can fetch, ending with /")
+        return value
+
+
 class LanguageSettings(_Strict):
-    voice: str = Field(min_length=1)
-    time_format: str = "%H:%M"
-    day_names: Annotated[list[str], Field(min_length=7, max_length=7)]
+    # The Twilio <Say> voice (app/voices.yml); none where no voice speaks the language (Lao):
+    # every line is then a recording.
+    voice: str | None = Field(default=None, min_length=1)
+    time_format: TimeFormat = TimeFormat(other=Line(text="{hour24:02}:{minute:02}"))
+    # The word for the part of the day a time falls in, by the hour it starts (0-23).
+    periods: dict[Annotated[int, Field(ge=0, le=23)], Line] = {}
+    day_names: Annotated[list[Line], Field(min_length=7, max_length=7)]
     # Twilio speech model: "phone_call" allows speechTimeout="auto" (the default model
     # does not, warning 13335).
     speech_model: str = "phone_call"
@@ -202,8 +358,16 @@ class LanguageSettings(_Strict):
     human_words: Annotated[list[str], Field(min_length=1)]
     # How reasons for calling (the dialogue's `reason` values) are spoken in the whisper;
     # a reason not listed is spoken as written, underscores as spaces.
-    reason_names: dict[str, str] = {}
+    reason_names: dict[str, Line] = {}
     prompts: Prompts
+    recordings: Recordings | None = None
+
+    @property
+    def say_language(self) -> str:
+        """The <Say language> of this language's voice (for Chinese not its <Gather> code)."""
+        if self.voice is None:
+            raise ValueError("this language has no voice: its lines are recordings")
+        return voices.say_language(self.voice)
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -478,6 +642,7 @@ def _validate(model: type[M], path: Path) -> M:
 
 def load_operator_config(operator_file: Path, queues_file: Path) -> OperatorConfig:
     operator = _validate(OperatorSettings, operator_file)
+    _check_languages(operator, operator_file)
     queues = _validate(QueuesFile, queues_file)
     for i, q in enumerate(queues.queues):
         if q.language not in operator.languages:
@@ -486,6 +651,22 @@ def load_operator_config(operator_file: Path, queues_file: Path) -> OperatorConf
                 f"{operator_file} (languages: {sorted(operator.languages)})"
             )
     return OperatorConfig(operator=operator, queues=queues)
+
+
+def _check_languages(operator: OperatorSettings, path: Path) -> None:
+    # What pydantic cannot see from one field: voice and language together, placeholders,
+    # and recordings for every line a language without a voice can say.
+    from app.language_check import language_problems
+
+    problems = [
+        problem
+        for code, lang in operator.languages.items()
+        for problem in language_problems(code, lang)
+    ]
+    if len(problems) == 1:
+        raise SettingsError(f"{path}: {problems[0]}")
+    if problems:
+        raise SettingsError("\n  ".join([f"{path}: {len(problems)} invalid setting(s)", *problems]))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,8 +8,12 @@ its views under the same paths.
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
 from urllib.parse import urlencode
 
+from twilio.twiml import TwiML
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from app.agents import Reach
@@ -97,13 +101,40 @@ def _append(response: VoiceResponse, step: Step, voice: Voice | None) -> None:
 
 def _sound(target: VoiceResponse | Gather, step: Sound, voice: Voice | None) -> None:
     match step:
+        case Say(text=text, recording=clips) if clips:
+            _played(target, text, clips)
         case Say(text=text, voice=own_voice):
-            spoken = own_voice or _required(voice)
-            target.say(text, voice=spoken.settings.voice, language=spoken.language)
+            spoken = (own_voice or _required(voice)).settings
+            target.say(text, voice=spoken.voice, language=spoken.say_language)
         case Play(url=recording):
             target.play(recording)
         case Pause(seconds=seconds):
             target.pause(length=seconds)
+
+
+class _Comment(TwiML):  # type: ignore[misc]
+    """An XML comment: Twilio ignores it, people and the stand-in read it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        # A comment may not hold "--" nor end with "-" (XML 1.0, section 2.5).
+        self.text = " " + re.sub(r"-(?=-)", "- ", text) + " "
+
+    def xml(self) -> ET.Element[Any]:
+        return ET.Comment(self.text)
+
+
+# A played sentence is its transcript in a comment, then its clips:
+#   <!-- said (3 clips): ມີ ສາມ ຄົນ --> <Play>...</Play> <Play>...</Play> <Play>...</Play>
+# so whoever reads the TwiML (the stand-in, tests, an operator) knows what the caller heard.
+TRANSCRIPT_COMMENT = re.compile(r"^\s*said \((\d+) clips?\): (.*?)\s*$", re.DOTALL)
+
+
+def _played(target: VoiceResponse | Gather, transcript: str, clips: tuple[str, ...]) -> None:
+    count = f"{len(clips)} clip" + ("s" if len(clips) != 1 else "")
+    target.append(_Comment(f"said ({count}): {transcript}"))
+    for clip in clips:
+        target.play(clip)
 
 
 def _gather(listen: Listen, voice: Voice | None) -> Gather:

@@ -31,8 +31,9 @@ class Route(StrEnum):
 
 @dataclass(frozen=True)
 class Voice:
-    """How a call is spoken to: its language code (as Twilio's `<Say>` and `<Gather>` take
-    it) and that language's settings (voice, speech model, hints)."""
+    """How a call is spoken to: its language code (the operator's key, as Twilio's
+    `<Gather>` takes it) and that language's settings (voice, speech model, hints). The
+    `<Say language>` comes from the voice (`LanguageSettings.say_language`)."""
 
     language: str
     settings: LanguageSettings
@@ -41,11 +42,14 @@ class Voice:
 @dataclass(frozen=True)
 class Say:
     """A sentence, spoken in the call's language and voice, or in `voice` when it is
-    another (each option of the language menu is said in its own language). Built from the
-    operator's prompts by `app.speech`; `text` is what the caller hears."""
+    another (each option of the language menu is said in its own language); or, where no
+    voice speaks the language, played from `recording` (clip URLs, in order). Built from the
+    operator's prompts by `app.speech`; `text` is what the caller hears (for a recording,
+    its transcript)."""
 
     text: str
     voice: Voice | None = None
+    recording: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

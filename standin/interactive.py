@@ -36,6 +36,8 @@ def describe(event: dict[str, Any]) -> str | None:
     notice."""
     text = event.get("text", "")
     match event["kind"]:
+        case "heard" if event.get("recorded"):
+            return f"  assistant (recording): {text}"
         case "heard":
             return f"  assistant: {text}"
         case "played":

@@ -85,7 +85,8 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
         self.parent = parent
         self.noun = noun
         self.heard: list[str] = []
-        self.played: list[str] = []
+        self.played: list[str] = []  # music and other recordings that are not sentences
+        self.clips: list[str] = []  # the clips of sentences played from recordings
         self.events: list[Event] = []
         # The agent legs this call's <Dial>s opened, oldest first.
         self.legs: list[SimulatedCall] = []
@@ -553,6 +554,14 @@ class SimulatedCall(GatherLeg, DiallerLeg, DialledLeg, OutboundLeg, StatusCallba
             self.heard.append(verb.text)
             self._event("heard", verb.text)
             self._relay_heard(verb.text)
+        elif isinstance(verb, twiml.Play) and verb.transcript is not None:
+            # A clip of a recorded sentence: heard as its transcript, once per sentence.
+            self.clips.append(verb.url)
+            self._event("clip", verb.url)
+            if verb.transcript:
+                self.heard.append(verb.transcript)
+                self._event("heard", verb.transcript, recorded=True)
+                self._relay_heard(verb.transcript)
         elif isinstance(verb, twiml.Play):
             self.played.append(verb.url)
             self._event("played", verb.url)

@@ -42,6 +42,10 @@ class Timing:
         match verb:
             case twiml.Say(text=text, loop=loop):
                 return len(text.split()) / self.words_per_second * max(loop, 1)
+            case twiml.Play(transcript=str(transcript)):
+                # A clip of a recorded sentence: as long as saying its words (the first
+                # clip carries them all).
+                return len(transcript.split()) / self.words_per_second
             case twiml.Play(loop=0):
                 return None
             case twiml.Play(loop=loop):

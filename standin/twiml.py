@@ -3,11 +3,17 @@
 Only what the stand-in plays is modelled: Say, Play, Pause, Gather (with nested Say, Play,
 Pause), Redirect, Hangup, and Dial with one Number, Client or Sip noun. Anything else is a
 `TwimlError`, so a document the stand-in cannot honour fails loudly instead of being skipped.
+
+Comments are ignored, as Twilio ignores them, except the transcript the app writes before a
+sentence played from recorded clips (`<!-- said (3 clips): ... -->`, then the three
+`<Play>`s): those Plays carry it, so what the caller heard can be read as text.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -28,6 +34,9 @@ class Play:
     url: str
     # Twilio's loop="0" repeats until something else happens (a key, a redirect).
     loop: int = 1
+    # A clip of a recorded sentence (not music): the first clip carries the sentence's
+    # transcript, the others an empty one.
+    transcript: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,29 @@ def _text(element: ET.Element) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
-def _simple(element: ET.Element) -> Say | Play | Pause:
+_TRANSCRIPT = re.compile(r"^\s*said \((\d+) clips?\): (.*?)\s*$", re.DOTALL)
+
+
+def _with_transcripts(parent: ET.Element) -> Iterator[tuple[ET.Element, str | None]]:
+    """The elements of `parent` (comments dropped), each Play with the transcript the
+    comment before its sentence gives (None for a Play of no recorded sentence)."""
+    transcript: str | None = None
+    clips_left = 0
+    for element in parent:
+        if not isinstance(element.tag, str):  # a comment (ET.Comment as its tag)
+            match = _TRANSCRIPT.match(element.text or "")
+            if match:
+                clips_left, transcript = int(match.group(1)), " ".join(match.group(2).split())
+            continue
+        if element.tag == "Play" and clips_left > 0:
+            yield element, transcript
+            transcript, clips_left = "", clips_left - 1
+        else:
+            transcript, clips_left = None, 0
+            yield element, None
+
+
+def _simple(element: ET.Element, transcript: str | None = None) -> Say | Play | Pause:
     if element.tag == "Say":
         return Say(
             text=_text(element),
@@ -126,7 +157,11 @@ def _simple(element: ET.Element) -> Say | Play | Pause:
         )
     if element.tag == "Play":
         loop = _int(element, "loop", 1)
-        return Play(url=(element.text or "").strip(), loop=1 if loop is None else loop)
+        return Play(
+            url=(element.text or "").strip(),
+            loop=1 if loop is None else loop,
+            transcript=transcript,
+        )
     return Pause(length=_int(element, "length", 1) or 1)
 
 
@@ -179,10 +214,10 @@ def _dial(element: ET.Element) -> Dial:
     )
 
 
-def _verb(element: ET.Element) -> Verb:
+def _verb(element: ET.Element, transcript: str | None) -> Verb:
     tag = element.tag
     if tag in _NESTABLE_IN_GATHER:
-        return _simple(element)
+        return _simple(element, transcript)
     if tag == "Redirect":
         return Redirect(url=(element.text or "").strip(), method=_method(element))
     if tag == "Hangup":
@@ -191,10 +226,10 @@ def _verb(element: ET.Element) -> Verb:
         return _dial(element)
     if tag == "Gather":
         children = []
-        for child in element:
+        for child, said in _with_transcripts(element):
             if child.tag not in _NESTABLE_IN_GATHER:
                 raise TwimlError(f"<{child.tag}> cannot be nested in <Gather>")
-            children.append(_simple(child))
+            children.append(_simple(child, said))
         num_digits = _int(element, "numDigits", None)
         if num_digits is not None and num_digits < 1:
             raise TwimlError(f"<Gather numDigits={num_digits}> must be at least 1")
@@ -214,10 +249,11 @@ def _verb(element: ET.Element) -> Verb:
 
 def parse(document: str) -> list[Verb]:
     """The verbs of a TwiML document, in order. Raises TwimlError for anything else."""
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
     try:
-        root = ET.fromstring(document)
+        root = ET.fromstring(document, parser=parser)
     except ET.ParseError as exc:
         raise TwimlError(f"not XML: {exc}") from exc
     if root.tag != "Response":
         raise TwimlError(f"root element is <{root.tag}>, not <Response>")
-    return [_verb(element) for element in root]
+    return [_verb(element, said) for element, said in _with_transcripts(root)]

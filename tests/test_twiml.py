@@ -80,3 +80,25 @@ def test_a_reply_with_one_verb_is_still_a_whole_document() -> None:
 def test_speaking_without_the_calls_voice_is_refused() -> None:
     with pytest.raises(ValueError, match="needs the call's voice"):
         twiml.render(Reply((Say("Hello."),)))
+
+
+def test_a_recorded_sentence_is_its_transcript_in_a_comment_then_its_clips() -> None:
+    played = Say("ມີ -- ສາມ ຄົນ-", recording=("https://clips.test/a.wav", "https://clips.test/3.wav"))
+    document = twiml.render(Reply((played,), ENGLISH))
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    comment, first, second = list(ET.fromstring(document, parser=parser))
+    match = twiml.TRANSCRIPT_COMMENT.match(comment.text or "")
+    # A comment may hold no "--": the transcript is kept readable, and the XML valid.
+    assert match is not None and match.groups() == ("2", "ມີ - - ສາມ ຄົນ-")
+    assert [(first.tag, first.text), (second.tag, second.text)] == [
+        ("Play", "https://clips.test/a.wav"),
+        ("Play", "https://clips.test/3.wav"),
+    ]
+    # Twilio (and any parser that drops comments) sees only the clips.
+    assert [child.tag for child in ET.fromstring(document)] == ["Play", "Play"]
+
+
+def test_a_language_without_a_voice_never_renders_a_say() -> None:
+    lao = Voice("lo-LA", CONFIG.language("lo-LA"))
+    with pytest.raises(ValueError, match="no voice"):
+        twiml.render(Reply((Say("ສະບາຍດີ"),), lao))

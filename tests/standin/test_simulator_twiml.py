@@ -128,3 +128,22 @@ def test_a_phone_that_answers_after_the_dial_timeout_does_not_answer() -> None:
     assert PhoneBehaviour.parse("after 15s").ring(timeout=10) == (NO_ANSWER, 10.0)
     assert PhoneBehaviour.parse("never").ring(timeout=20) == (NO_ANSWER, 20.0)
     assert PhoneBehaviour.parse("busy").ring(timeout=20) == (BUSY, 0.0)
+
+
+def test_a_recorded_sentence_is_read_from_the_transcript_before_its_clips() -> None:
+    document = (
+        "<Response><!-- a note Twilio ignores -->"
+        "<!-- said (3 clips): ມີ ສາມ ຄົນ --><Play>a.wav</Play><Play>3.wav</Play>"
+        "<Play>b.wav</Play><Play>music.mp3</Play>"
+        "<Gather><!-- said (1 clip): ກົດ 1 --><Play>menu.wav</Play><Pause length='2'/></Gather>"
+        "</Response>"
+    )
+    first, second, third, music, gather = twiml.parse(document)
+    assert [first, second, third] == [
+        twiml.Play("a.wav", transcript="ມີ ສາມ ຄົນ"),
+        twiml.Play("3.wav", transcript=""),
+        twiml.Play("b.wav", transcript=""),
+    ]
+    assert music == twiml.Play("music.mp3")  # not part of the sentence: no transcript
+    assert isinstance(gather, twiml.Gather)
+    assert gather.children == (twiml.Play("menu.wav", transcript="ກົດ 1"), twiml.Pause(2))
