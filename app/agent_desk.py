@@ -76,7 +76,7 @@ class AgentDesk:
         queue = self.config.queue_named(agent.queue)
         if self.queue_service.agent(queue, agent.id).state is AgentState.wrap_up:
             return None
-        status = self.queue_service.set_agent_state(queue, agent.id, wanted)
+        status = self.queue_service.set_agent_state(queue, agent.id, wanted, agent.languages)
         if status is not None and status.state is AgentState.available:
             self.jobs.dispatch_soon(queue.name)
         return status
@@ -153,7 +153,9 @@ class AgentDesk:
         queue = self.config.queue_named(agent.queue)
         status = self.queue_service.agent(queue, agent.id)
         if status.state is AgentState.wrap_up and status.call_sid == call_sid:
-            status = self.queue_service.set_agent_state(queue, agent.id, then) or status
+            status = (
+                self.queue_service.set_agent_state(queue, agent.id, then, agent.languages) or status
+            )
             if status.state is AgentState.available:
                 self.jobs.dispatch_soon(queue.name)
         return status

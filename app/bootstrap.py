@@ -99,7 +99,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         ),
         clock,
     )
-    agents = AgentDirectory.from_file(settings.agents_file, {q.name for q in config.queues.queues})
+    agents = AgentDirectory.from_file(settings.agents_file, config)
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
     telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)

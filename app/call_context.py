@@ -33,7 +33,7 @@ def call_context(
 ) -> CallContext:
     """A call in `queue`, spoken to in its own language if the operator has prompts for it
     (else the queue's)."""
-    code = language if language in config.operator.languages else queue.language
+    code = language if language in config.operator.languages else queue.default_language
     return CallContext(queue=queue, language=code, lang=config.language(code))
 
 

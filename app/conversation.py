@@ -264,7 +264,8 @@ class Conversation:
         ahead = self.queue_service.position(ctx.queue, record.call_sid).people_ahead
         wait = None
         if ahead is not None:
-            wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+            snapshot = self.queue_service.snapshot(ctx.queue)
+            wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language)
         return {
             "language": ctx.language,
             "people_ahead": ahead,

@@ -189,6 +189,13 @@ class Prompts(_Strict):
     outage_resumed: Line
     outage_passed_on: Line
     outage_call_again: Line
+    # The language menu of a queue with several languages (required there, checked at
+    # start): each option in its own language ("For English, press {key}."), the wait
+    # menu's way to it ("For another language, press {key}.") and the confirmation after a
+    # change of language.
+    language_option: Line | None = None
+    language_switch: Line | None = None
+    language_switched: Line | None = None
 
 
 class LanguageSettings(_Strict):
@@ -378,10 +385,21 @@ class OperatorSettings(_Strict):
         return {day: _periods(value.get(day) or []) for day in WEEKDAYS}
 
 
+# A language code as Twilio's <Say>/<Gather> take it (en-US, th-TH, cmn-Hant-TW).
+_LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
+# Keys 1 to 9 choose a language in the language menu (0 is always "a person").
+MAX_LANGUAGES_PER_QUEUE = 9
+
+
 class QueueSettings(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     numbers: list[str] = []
-    language: str
+    # The languages callers of this queue are served in, each a key of operator.yml
+    # `languages`; the first is the default. With more than one, callers choose on the keypad.
+    languages: Annotated[
+        list[Annotated[str, Field(pattern=_LANGUAGE_CODE)]],
+        Field(min_length=1, max_length=MAX_LANGUAGES_PER_QUEUE),
+    ]
     grace_period_seconds: int = Field(default=600, ge=0, le=86_400)
     announce_every_seconds: int = Field(default=60, ge=15, le=600)
     estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
@@ -396,6 +414,22 @@ class QueueSettings(_Strict):
             if not _E164.match(number):
                 raise ValueError(f"{number!r} is not an E.164 number such as +15005550006")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"a language is listed twice: {value}")
+        return value
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def multilingual(self) -> bool:
+        """Callers choose their language (a keypad menu) rather than hear the only one."""
+        return len(self.languages) > 1
 
 
 class QueuesFile(_Strict):
@@ -480,12 +514,32 @@ def load_operator_config(operator_file: Path, queues_file: Path) -> OperatorConf
     operator = _validate(OperatorSettings, operator_file)
     queues = _validate(QueuesFile, queues_file)
     for i, q in enumerate(queues.queues):
-        if q.language not in operator.languages:
-            raise SettingsError(
-                f"{queues_file}: queues.{i}.language: {q.language!r} has no prompts in "
-                f"{operator_file} (languages: {sorted(operator.languages)})"
-            )
+        for j, code in enumerate(q.languages):
+            if code not in operator.languages:
+                raise SettingsError(
+                    f"{queues_file}: queues.{i}.languages.{j}: {code!r} has no prompts in "
+                    f"{operator_file} (languages: {sorted(operator.languages)})"
+                )
+            if q.multilingual:
+                _check_language_menu_prompts(operator, code, operator_file)
     return OperatorConfig(operator=operator, queues=queues)
+
+
+# Needed in every language of a queue that offers the language menu (optional elsewhere,
+# so a language served alone needs no menu words).
+LANGUAGE_MENU_PROMPTS = ("language_option", "language_switch", "language_switched")
+
+
+def _check_language_menu_prompts(
+    operator: OperatorSettings, code: str, operator_file: Path
+) -> None:
+    prompts = operator.languages[code].prompts
+    for field in LANGUAGE_MENU_PROMPTS:
+        if getattr(prompts, field) is None:
+            raise SettingsError(
+                f"{operator_file}: languages.{code}.prompts.{field}: missing (a queue offers "
+                f"{code} in its language menu)"
+            )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -52,7 +52,7 @@ class WaitLoop:
 
     def _update(self, ctx: CallContext, record: CallRecord, ahead: int, now: float) -> list[Say]:
         """What to say before the music this round, saving what was announced."""
-        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead, ctx.language)
         due = (
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds
