@@ -15,6 +15,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from app.calls import CallRecord, Handoff
+from app.redis_text import text
 
 NOTES_MAX_CHARS = 2000
 
@@ -85,6 +86,10 @@ def _contact_key(call_sid: str) -> str:
     return f"contact:{call_sid}"
 
 
+def _language_key(phone: str) -> str:
+    return f"history:language:{phone}"
+
+
 def _index_keys(account: str | None, phone: str | None) -> list[str]:
     keys = []
     if account:
@@ -106,6 +111,18 @@ class ContactHistory:
     def record_wrap_up(self, summary: CallSummary, wrap_up: WrapUp) -> None:
         """The agent's disposition and notes for a call (written again, replaced)."""
         self._write(summary.call_sid, "wrap_up", wrap_up.model_dump_json(), summary)
+
+    def remember_language(self, phone: str, language: str) -> None:
+        """The language this number's caller chose: their next call starts in it. Only for
+        real numbers (a withheld caller is asked every time)."""
+        if phone:
+            self._redis.set(_language_key(phone), language, ex=self._retention)
+
+    def remembered_language(self, phone: str) -> str | None:
+        if not phone:
+            return None
+        raw = self._redis.get(_language_key(phone))
+        return text(raw) if raw else None
 
     def contact(self, call_sid: str) -> Contact | None:
         fields = self._redis.hgetall(_contact_key(call_sid))
