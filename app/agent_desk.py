@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.agents import Agent, AgentDirectory
+from app.call_context import language_name
 from app.calls import CallRecord, CallStore, Handoff, TranscriptEntry
 from app.clock import Clock
 from app.history import NOTES_MAX_CHARS, Contact, ContactHistory, Outcome, WrapUp, summary_of
@@ -38,6 +39,8 @@ class WrapUpRefused(ValueError):
 class ScreenPop:
     call_sid: str
     caller: str
+    language: str  # the code the caller chose (or the queue's only one): their words' script
+    language_name: str  # as the agent's own language names it
     customer_name: str | None  # only once verified
     verification: str | None
     verification_method: str | None
@@ -98,6 +101,8 @@ class AgentDesk:
         return ScreenPop(
             call_sid=call_sid,
             caller=record.caller,
+            language=record.language,
+            language_name=language_name(self.config, record.language, agent.whisper_language),
             customer_name=record.customer_name if record.verification == "verified" else None,
             verification=record.verification,
             verification_method=record.verification_method,

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.settings import OperatorConfig, SettingsError
+from app.settings import LANGUAGE_CODE_PATTERN, OperatorConfig, SettingsError
 
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 # Checked when the id is unknown, so a wrong id costs the same time as a wrong password.
@@ -97,8 +97,9 @@ class Agent(BaseModel):
     password_hash: Annotated[str, Field(pattern=r"^(scrypt|pbkdf2):")]
     reach: Reach
     # The languages the agent speaks: they are put through only callers who chose one of
-    # these, and hear the whisper in the first. Empty: their queue's default language.
-    languages: list[str] = []
+    # these, and hear the whisper in the first (which needs the operator's prompts). Empty:
+    # their queue's default language.
+    languages: list[Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]] = []
     # Supervisors also see the operator page (every queue, every agent's state).
     supervisor: bool = False
 
@@ -150,12 +151,11 @@ class AgentDirectory:
                     f"{path}: agents.{i}.queue: {agent.queue!r} is not a queue "
                     f"(queues: {sorted(queue_names)})"
                 )
-            for j, code in enumerate(agent.languages):
-                if code not in known_languages:
-                    raise SettingsError(
-                        f"{path}: agents.{i}.languages.{j}: {code!r} is not a language of "
-                        f"the operator's file (languages: {known_languages})"
-                    )
+            if agent.languages and agent.languages[0] not in known_languages:
+                raise SettingsError(
+                    f"{path}: agents.{i}.languages.0: {agent.languages[0]!r} has no prompts "
+                    f"for the whisper in the operator's file (languages: {known_languages})"
+                )
             if len(set(agent.languages)) != len(agent.languages):
                 raise SettingsError(f"{path}: agents.{i}.languages: a language is listed twice")
             if not agent.languages:

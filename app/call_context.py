@@ -37,6 +37,13 @@ def call_context(
     return CallContext(queue=queue, language=code, lang=config.language(code))
 
 
+def language_name(config: OperatorConfig, code: str, in_language: str) -> str:
+    """How the language `code` is named in `in_language` (for an agent); its code when the
+    operator gives no name."""
+    settings = config.operator.languages.get(in_language)
+    return settings.language_names.get(code, code) if settings else code
+
+
 def for_called_number(
     config: OperatorConfig, called: str, language: str | None = None
 ) -> CallContext:

@@ -33,6 +33,7 @@ class CallSummary(BaseModel):
     queue: str
     started_at: float
     ended_at: float
+    language: str | None = None  # the language the caller was served in
     caller: str = ""
     account: str | None = None
     customer_name: str | None = None
@@ -69,6 +70,7 @@ def summary_of(
         queue=record.queue,
         started_at=record.started_at,
         ended_at=ended_at,
+        language=record.language,
         caller=record.caller,
         account=record.verified_account if verified else None,
         customer_name=record.customer_name if verified else None,

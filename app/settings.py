@@ -196,6 +196,9 @@ class Prompts(_Strict):
     language_option: Line | None = None
     language_switch: Line | None = None
     language_switched: Line | None = None
+    # The whisper on a number with several languages: the caller's ("Speaks {language}."),
+    # named as `language_names` of the agent's language says.
+    whisper_language: Line | None = None
 
 
 class LanguageSettings(_Strict):
@@ -210,6 +213,10 @@ class LanguageSettings(_Strict):
     # How reasons for calling (the dialogue's `reason` values) are spoken in the whisper;
     # a reason not listed is spoken as written, underscores as spaces.
     reason_names: dict[str, str] = {}
+    # How languages (codes such as th-TH) are named in this one, for agents: the whisper
+    # and the console say which language the caller chose. A language not listed is named
+    # by its code.
+    language_names: dict[str, str] = {}
     prompts: Prompts
 
 
@@ -386,7 +393,7 @@ class OperatorSettings(_Strict):
 
 
 # A language code as Twilio's <Say>/<Gather> take it (en-US, th-TH, cmn-Hant-TW).
-_LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
+LANGUAGE_CODE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
 # Keys 1 to 9 choose a language in the language menu (0 is always "a person").
 MAX_LANGUAGES_PER_QUEUE = 9
 
@@ -397,7 +404,7 @@ class QueueSettings(_Strict):
     # The languages callers of this queue are served in, each a key of operator.yml
     # `languages`; the first is the default. With more than one, callers choose on the keypad.
     languages: Annotated[
-        list[Annotated[str, Field(pattern=_LANGUAGE_CODE)]],
+        list[Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]],
         Field(min_length=1, max_length=MAX_LANGUAGES_PER_QUEUE),
     ]
     grace_period_seconds: int = Field(default=600, ge=0, le=86_400)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from app.settings import QUEUE_DIR, OperatorConfig, load_operator_config
+from app.settings import QUEUE_DIR, OperatorConfig, Settings, load_operator_config
 
 EN, TH, ZH = "en-US", "th-TH", "cmn-Hant-TW"
 LANGUAGES = [EN, TH, ZH]
@@ -22,6 +22,7 @@ _THAI: dict[str, Any] = {
     "human_words": ["พนักงาน", "คุยกับคน"],
     "speech_hints": ["พนักงาน"],
     "reason_names": {"technical": "ปัญหาทางเทคนิค", "billing": "ค่าบริการ"},
+    "language_names": {"en-US": "ภาษาอังกฤษ", "th-TH": "ภาษาไทย", "cmn-Hant-TW": "ภาษาจีนกลาง"},
     "prompts": {
         "greeting": "สวัสดีค่ะ ดิฉันเป็นผู้ช่วยอัตโนมัติของ {company}",
         "place_guaranteed": "รับรองว่าคุณจะไม่เสียคิวค่ะ",
@@ -35,6 +36,7 @@ _THAI: dict[str, Any] = {
         "whisper_reason": "โทรมาเรื่อง{reason}",
         "whisper_no_reason": "ไม่ได้แจ้งเรื่องที่โทรมา",
         "whisper_waited": {"other": "รอสาย {count} นาที"},
+        "whisper_language": "ลูกค้าพูด{language}",
     },
 }
 
@@ -81,3 +83,11 @@ def write_multilingual_files(directory: Path) -> tuple[Path, Path]:
 
 def multilingual_config(directory: Path) -> OperatorConfig:
     return load_operator_config(*write_multilingual_files(directory))
+
+
+def multilingual_settings(settings: Settings, directory: Path, **changes: Any) -> Settings:
+    """The tests' settings with the multilingual operator files (and any other `changes`)."""
+    operator_file, queues_file = write_multilingual_files(directory)
+    return settings.model_copy(
+        update={"operator_file": operator_file, "queues_file": queues_file} | changes
+    )

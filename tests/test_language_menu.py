@@ -24,7 +24,7 @@ from app.queue_service import AgentState
 from app.settings import QueueSettings, Settings, SettingsError, load_operator_config
 from standin import FlaskClientTransport, SimulatedTwilio, new_call_sid
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, SUPPORT_NUMBER, Clock
-from tests.language_config import EN, TH, ZH, write_multilingual_files
+from tests.language_config import EN, TH, ZH, multilingual_settings, write_multilingual_files
 
 SOMSAK = "+66812345678"
 
@@ -33,10 +33,7 @@ SOMSAK = "+66812345678"
 def ml_app(
     settings: Settings, clock: Clock, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[Flask]:
-    operator_file, queues_file = write_multilingual_files(tmp_path)
-    multilingual = settings.model_copy(
-        update={"operator_file": operator_file, "queues_file": queues_file}
-    )
+    multilingual = multilingual_settings(settings, tmp_path)
     app = create_app({"SETTINGS": multilingual, "CLOCK": clock, "TESTING": True})
     yield app
     app.extensions["queue_assistant"].close()
