@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.agents import Agent, AgentDirectory
+from app.call_context import language_name
 from app.calls import CallRecord, CallStore, Handoff, TranscriptEntry
 from app.clock import Clock
 from app.history import NOTES_MAX_CHARS, Contact, ContactHistory, Outcome, WrapUp, summary_of
@@ -38,6 +39,8 @@ class WrapUpRefused(ValueError):
 class ScreenPop:
     call_sid: str
     caller: str
+    language: str  # the code the caller chose (or the queue's only one): their words' script
+    language_name: str  # as the agent's own language names it
     customer_name: str | None  # only once verified
     verification: str | None
     verification_method: str | None
@@ -76,7 +79,7 @@ class AgentDesk:
         queue = self.config.queue_named(agent.queue)
         if self.queue_service.agent(queue, agent.id).state is AgentState.wrap_up:
             return None
-        status = self.queue_service.set_agent_state(queue, agent.id, wanted)
+        status = self.queue_service.set_agent_state(queue, agent.id, wanted, agent.languages)
         if status is not None and status.state is AgentState.available:
             self.jobs.dispatch_soon(queue.name)
         return status
@@ -98,6 +101,8 @@ class AgentDesk:
         return ScreenPop(
             call_sid=call_sid,
             caller=record.caller,
+            language=record.language,
+            language_name=language_name(self.config, record.language, agent.whisper_language).text,
             customer_name=record.customer_name if record.verification == "verified" else None,
             verification=record.verification,
             verification_method=record.verification_method,
@@ -153,7 +158,9 @@ class AgentDesk:
         queue = self.config.queue_named(agent.queue)
         status = self.queue_service.agent(queue, agent.id)
         if status.state is AgentState.wrap_up and status.call_sid == call_sid:
-            status = self.queue_service.set_agent_state(queue, agent.id, then) or status
+            status = (
+                self.queue_service.set_agent_state(queue, agent.id, then, agent.languages) or status
+            )
             if status.state is AgentState.available:
                 self.jobs.dispatch_soon(queue.name)
         return status

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.settings import SettingsError
+from app.settings import LANGUAGE_CODE_PATTERN, OperatorConfig, SettingsError
 
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 # Checked when the id is unknown, so a wrong id costs the same time as a wrong password.
@@ -96,8 +96,16 @@ class Agent(BaseModel):
     queue: str
     password_hash: Annotated[str, Field(pattern=r"^(scrypt|pbkdf2):")]
     reach: Reach
+    # The languages the agent speaks: they are put through only callers who chose one of
+    # these, and hear the whisper in the first (which needs the operator's prompts). Empty:
+    # their queue's default language.
+    languages: list[Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]] = []
     # Supervisors also see the operator page (every queue, every agent's state).
     supervisor: bool = False
+
+    @property
+    def whisper_language(self) -> str:
+        return self.languages[0]
 
 
 class _AgentsFile(BaseModel):
@@ -113,8 +121,9 @@ class AgentDirectory:
         self._check_slots = _PasswordCheckSlots()
 
     @classmethod
-    def from_file(cls, path: Path, queue_names: set[str]) -> AgentDirectory:
-        """Load and check the agents file; errors name the file, the agent and the field."""
+    def from_file(cls, path: Path, config: OperatorConfig) -> AgentDirectory:
+        """Load and check the agents file; errors name the file, the agent and the field.
+        An agent who lists no languages speaks their queue's default."""
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except OSError as exc:
@@ -129,7 +138,10 @@ class AgentDirectory:
                 for error in exc.errors()
             ]
             raise SettingsError("\n".join([f"{path}: invalid agents", *problems])) from exc
+        queue_names = {q.name for q in config.queues.queues}
+        known_languages = sorted(config.operator.languages)
         seen: set[str] = set()
+        agents = []
         for i, agent in enumerate(parsed.agents):
             if agent.id in seen:
                 raise SettingsError(f"{path}: agents.{i}.id: {agent.id!r} is listed twice")
@@ -139,7 +151,18 @@ class AgentDirectory:
                     f"{path}: agents.{i}.queue: {agent.queue!r} is not a queue "
                     f"(queues: {sorted(queue_names)})"
                 )
-        return cls(parsed.agents)
+            if agent.languages and agent.languages[0] not in known_languages:
+                raise SettingsError(
+                    f"{path}: agents.{i}.languages.0: {agent.languages[0]!r} has no prompts "
+                    f"for the whisper in the operator's file (languages: {known_languages})"
+                )
+            if len(set(agent.languages)) != len(agent.languages):
+                raise SettingsError(f"{path}: agents.{i}.languages: a language is listed twice")
+            if not agent.languages:
+                default = config.queue_named(agent.queue).default_language
+                agent = agent.model_copy(update={"languages": [default]})
+            agents.append(agent)
+        return cls(agents)
 
     def get(self, agent_id: str) -> Agent | None:
         return self._by_id.get(agent_id)

@@ -1,6 +1,10 @@
 """A call arrives (or Twilio retries the request): its place is taken, restored or kept, its
 record started, and the caller greeted with the guaranteed place, the people ahead, the
-wait and the way to a person. Closed hours: new callers hear the hours and are not queued."""
+wait and the way to a person. Closed hours: new callers hear the hours and are not queued.
+
+On a number with several languages the place is taken first (the first second counts), in
+the language the caller's number chose last time if there is one; otherwise the caller is
+still to choose and hears the language menu (`app.language_choice`), then the greeting."""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app import business_hours, listening, speech
-from app.call_context import CallContext, for_called_number
+from app import business_hours, language_menu, listening, speech
+from app.call_context import CallContext, call_context, for_called_number
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
+from app.history import ContactHistory
 from app.job_queue import JobQueue
 from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
 from app.settings import OperatorConfig
@@ -27,16 +32,22 @@ class Arrival:
     config: OperatorConfig
     queue_service: QueueService
     calls: CallStore
+    history: ContactHistory
     jobs: JobQueue
     clock: Clock
 
     def incoming(self, params: VoiceRequest) -> Reply:
-        """Take or restore the caller's place and greet them."""
+        """Take or restore the caller's place and greet them (after the language menu, on a
+        number with several languages and a caller whose choice is not remembered)."""
         ctx = for_called_number(self.config, params.To)
         now = self.clock()
         open_now = business_hours.is_open(self.config.operator, _utc(now))
         slot = self.queue_service.take_slot(
-            ctx.queue, params.CallSid, params.caller_number, allow_new=open_now
+            ctx.queue,
+            params.CallSid,
+            params.caller_number,
+            allow_new=open_now,
+            language=self._remembered_language(ctx, params.caller_number),
         )
         match slot.outcome:
             case SlotOutcome.closed:
@@ -59,12 +70,41 @@ class Arrival:
         # The record first: a restored caller's earlier context is in place before a worker
         # can put them through to an agent's screen.
         record = self._record(params, ctx, slot, now)
+        if slot.language is None:
+            # Still to choose: the place counts already; the greeting follows the choice.
+            self.calls.save(record)
+            self.calls.seen(record.call_sid, now)
+            return language_menu.offer(self.config, ctx)
+        arrived = slot.outcome in (SlotOutcome.new, SlotOutcome.restored)
+        return self.welcome(
+            call_context(self.config, ctx.queue, slot.language),
+            record,
+            slot.people_ahead,
+            put_through=arrived,
+        )
+
+    def welcome(
+        self, ctx: CallContext, record: CallRecord, people_ahead: int, *, put_through: bool
+    ) -> Reply:
+        """The greeting, in the call's language: on arrival, or once the language is chosen.
+        With `put_through`, a free agent is asked for now (the caller has just become one
+        a worker can put through)."""
+        now = self.clock()
         snapshot = self.queue_service.snapshot(ctx.queue)
-        wait = estimate_for(snapshot, ctx.queue, slot.people_ahead)
-        self._put_through_if_someone_is_free(ctx, slot, snapshot)
-        record = self._announced(record, slot, wait, now)
-        greeting = tuple(self._greeting(ctx, slot, wait, record))
+        wait = estimate_for(snapshot, ctx.queue, people_ahead, ctx.language)
+        if put_through:
+            self._put_through_if_someone_is_free(ctx, snapshot)
+        record = self._announced(record, people_ahead, wait, now)
+        greeting = tuple(self._greeting(ctx, people_ahead, wait, record))
         return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
+
+    def _remembered_language(self, ctx: CallContext, caller: str | None) -> str | None:
+        """The language this caller's number chose last time, if this queue serves it (a
+        withheld number is asked every time)."""
+        if not ctx.queue.multilingual or not caller:
+            return None
+        remembered = self.history.remembered_language(caller)
+        return remembered if remembered in ctx.queue.languages else None
 
     def _record(self, params: VoiceRequest, ctx: CallContext, slot: Slot, now: float) -> CallRecord:
         """The call's record: as it is for a retried webhook; for a new call, carrying over
@@ -75,7 +115,8 @@ class Arrival:
         record = CallRecord(
             call_sid=params.CallSid,
             queue=ctx.queue.name,
-            language=ctx.language,
+            # Still to choose: the default until then.
+            language=slot.language or ctx.queue.default_language,
             caller=params.caller_number or "",
             started_at=now,
         )
@@ -83,26 +124,23 @@ class Arrival:
             record = self.calls.carry_over(slot.previous_call_sid, record)
         return record
 
-    def _put_through_if_someone_is_free(
-        self, ctx: CallContext, slot: Slot, snapshot: QueueSnapshot
-    ) -> None:
+    def _put_through_if_someone_is_free(self, ctx: CallContext, snapshot: QueueSnapshot) -> None:
         # The caller hears the greeting while a worker puts them through (the REST redirect
         # interrupts whatever is playing).
-        arrived = slot.outcome in (SlotOutcome.new, SlotOutcome.restored)
-        if arrived and AgentState.available in snapshot.agents.values():
+        if AgentState.available in snapshot.agents.values():
             self.jobs.dispatch_soon(ctx.queue.name)
 
     def _announced(
-        self, record: CallRecord, slot: Slot, wait: float | None, now: float
+        self, record: CallRecord, people_ahead: int, wait: float | None, now: float
     ) -> CallRecord:
         """Save what the caller is about to hear (the wait loop repeats it only when it
         changes; the first estimate is kept to measure its accuracy)."""
         update: dict[str, object] = {
-            "announced_ahead": slot.people_ahead,
+            "announced_ahead": people_ahead,
             "announced_wait": wait,
             "announced_at": now,
         }
-        if slot.outcome is SlotOutcome.new:
+        if record.announced_at is None and not record.restored_from:
             update["first_announced_wait"] = wait
         record = record.model_copy(update=update)
         self.calls.save(record)
@@ -110,15 +148,15 @@ class Arrival:
         return record
 
     def _greeting(
-        self, ctx: CallContext, slot: Slot, wait: float | None, record: CallRecord
+        self, ctx: CallContext, people_ahead: int, wait: float | None, record: CallRecord
     ) -> list[Say]:
         prompts = ctx.lang.prompts
         sentences = [ctx.say(prompts.greeting, company=self.config.operator.company)]
-        if slot.outcome is SlotOutcome.restored:
+        if record.restored_from:
             sentences.append(ctx.say(prompts.place_restored))
         sentences += [
             ctx.say(prompts.place_guaranteed),
-            speech.people_ahead_sentence(ctx.lang, ctx.language, slot.people_ahead),
+            speech.people_ahead_sentence(ctx.lang, ctx.language, people_ahead),
             speech.wait_sentence(ctx.lang, ctx.language, wait),
         ]
         if not record.caller:

@@ -25,6 +25,7 @@ from app.dispatch import Dispatcher
 from app.handoff import AgentHandoff
 from app.history import ContactHistory
 from app.job_queue import JobQueue
+from app.language_choice import LanguageChoice
 from app.outage import Resumption
 from app.queue_service import QueueService
 from app.settings import OperatorConfig, Settings
@@ -49,6 +50,7 @@ class Services:
     arrival: Arrival
     conversation: Conversation
     wait_loop: WaitLoop
+    language_choice: LanguageChoice
     resumption: Resumption
     call_end: CallEnd
     handoff: AgentHandoff
@@ -99,12 +101,12 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         ),
         clock,
     )
-    agents = AgentDirectory.from_file(settings.agents_file, {q.name for q in config.queues.queues})
+    agents = AgentDirectory.from_file(settings.agents_file, config)
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
     telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
     accuracy = WaitAccuracy(client)
-    arrival = Arrival(config, queue, calls, jobs, clock)
+    arrival = Arrival(config, queue, calls, history, jobs, clock)
     wait_loop = WaitLoop(config, queue, calls, arrival, clock)
     call_end = CallEnd(config, queue, calls, history, clock)
     return Services(
@@ -118,6 +120,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         arrival=arrival,
         conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
         wait_loop=wait_loop,
+        language_choice=LanguageChoice(config, queue, calls, history, arrival, jobs, clock),
         resumption=Resumption(config, queue, calls, wait_loop),
         call_end=call_end,
         handoff=AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock),

@@ -33,8 +33,16 @@ def call_context(
 ) -> CallContext:
     """A call in `queue`, spoken to in its own language if the operator has prompts for it
     (else the queue's)."""
-    code = language if language in config.operator.languages else queue.language
+    code = language if language in config.operator.languages else queue.default_language
     return CallContext(queue=queue, language=code, lang=config.language(code))
+
+
+def language_name(config: OperatorConfig, code: str, in_language: str) -> Line:
+    """How the language `code` is named in `in_language` (for an agent); its code when the
+    operator gives no name."""
+    settings = config.operator.languages.get(in_language)
+    named = settings.language_names.get(code) if settings else None
+    return named or Line(text=code)
 
 
 def for_called_number(

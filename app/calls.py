@@ -51,6 +51,9 @@ class CallRecord(BaseModel):
     announced_wait: float | None = None  # seconds; None = "not known yet"
     announced_at: float | None = None
     heard_wait_menu: bool = False
+    # Keys at the language menu that chose nothing (it is offered once more, then the
+    # queue's default, or the language the call had, is kept).
+    language_menu_tries: int = 0
     # Why they called, and who says so ("assistant" or "keypad").
     reason: str | None = None
     reason_source: str | None = None

@@ -20,7 +20,8 @@ def main() -> int:
     for queue in config.queues.queues:
         numbers = ", ".join(queue.numbers) or "(no numbers)"
         default = " [default]" if queue.name == config.queues.default_queue else ""
-        print(f"  queue {queue.name}{default}: {numbers}; language {queue.language}")
+        languages = ", ".join(queue.languages)
+        print(f"  queue {queue.name}{default}: {numbers}; languages {languages}")
     for code, lang in config.operator.languages.items():
         if lang.voice is None:
             clips = len({clip.clip for clip in clips_of(lang)})

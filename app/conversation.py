@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app import listening, speech
+from app import language_menu, listening, speech
 from app.arrival import Arrival
 from app.assistant import (
     Assistant,
@@ -76,6 +76,13 @@ class Conversation:
             return self._respond(ctx, record, AssistantResponse([], Next.handoff))
         if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
             return self._assistant_again(ctx, record)
+        if (
+            record.awaiting is None
+            and digits == listening.LANGUAGE_KEY
+            and not said
+            and ctx.queue.multilingual
+        ):
+            return language_menu.offer(self.config, ctx)
         heard = said and (
             params.Confidence is None
             or params.Confidence >= self.config.operator.assistant.min_speech_confidence
@@ -264,7 +271,8 @@ class Conversation:
         ahead = self.queue_service.position(ctx.queue, record.call_sid).people_ahead
         wait = None
         if ahead is not None:
-            wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+            snapshot = self.queue_service.snapshot(ctx.queue)
+            wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language)
         return {
             "language": ctx.language,
             "people_ahead": ahead,

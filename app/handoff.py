@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app import speech
 from app.agents import AgentDirectory
-from app.call_context import CallContext, call_context, for_called_number
+from app.call_context import CallContext, call_context, for_called_number, language_name
 from app.calls import CallStore
 from app.clock import Clock
 from app.job_queue import JobQueue
@@ -59,7 +59,9 @@ class AgentHandoff:
 
     def whisper(self, params: AgentLegRequest, agent_id: str) -> Reply:
         """The agent answered: settle the offer (the caller leaves the line) and tell the
-        agent who is calling and why, before the caller is put through."""
+        agent who is calling, why, and (on a number with several languages) in which
+        language, before the caller is put through. The whisper is in the agent's own
+        (first) language, whatever the caller's."""
         agent = self.agents.get(agent_id)
         caller_sid = params.ParentCallSid
         record = self.calls.get(caller_sid)
@@ -67,9 +69,9 @@ class AgentHandoff:
             log.warning("whisper for unknown call %s or agent %s", caller_sid, agent_id)
             return Reply((HangUp(),))
         # The agent's leg did not dial the queue's number: the caller's record says which
-        # queue and language.
+        # queue, and the agent which language they hear it in.
         queue = self.config.queue_named(record.queue)
-        ctx = call_context(self.config, queue, record.language)
+        ctx = call_context(self.config, queue, agent.whisper_language)
         waited = self.queue_service.connect(queue, caller_sid, agent_id)
         if waited is None:
             # The caller hung up, or the offer lapsed and went to someone else.
@@ -85,6 +87,10 @@ class AgentHandoff:
             reason=record.reason,
             waited_seconds=waited,
         )
+        spoken_in = ctx.lang.prompts.whisper_language
+        if queue.multilingual and spoken_in is not None:
+            named = language_name(self.config, record.language, ctx.language)
+            sentences.append(ctx.say(spoken_in, language=named))
         return ctx.reply(*sentences)
 
     def dial_result(self, params: DialResult, agent_id: str) -> Reply:

@@ -15,6 +15,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from app.calls import CallRecord, Handoff
+from app.redis_text import text
 
 NOTES_MAX_CHARS = 2000
 
@@ -32,6 +33,7 @@ class CallSummary(BaseModel):
     queue: str
     started_at: float
     ended_at: float
+    language: str | None = None  # the language the caller was served in
     caller: str = ""
     account: str | None = None
     customer_name: str | None = None
@@ -68,6 +70,7 @@ def summary_of(
         queue=record.queue,
         started_at=record.started_at,
         ended_at=ended_at,
+        language=record.language,
         caller=record.caller,
         account=record.verified_account if verified else None,
         customer_name=record.customer_name if verified else None,
@@ -83,6 +86,10 @@ def summary_of(
 
 def _contact_key(call_sid: str) -> str:
     return f"contact:{call_sid}"
+
+
+def _language_key(phone: str) -> str:
+    return f"history:language:{phone}"
 
 
 def _index_keys(account: str | None, phone: str | None) -> list[str]:
@@ -106,6 +113,18 @@ class ContactHistory:
     def record_wrap_up(self, summary: CallSummary, wrap_up: WrapUp) -> None:
         """The agent's disposition and notes for a call (written again, replaced)."""
         self._write(summary.call_sid, "wrap_up", wrap_up.model_dump_json(), summary)
+
+    def remember_language(self, phone: str, language: str) -> None:
+        """The language this number's caller chose: their next call starts in it. Only for
+        real numbers (a withheld caller is asked every time)."""
+        if phone:
+            self._redis.set(_language_key(phone), language, ex=self._retention)
+
+    def remembered_language(self, phone: str) -> str | None:
+        if not phone:
+            return None
+        raw = self._redis.get(_language_key(phone))
+        return text(raw) if raw else None
 
     def contact(self, call_sid: str) -> Contact | None:
         fields = self._redis.hgetall(_contact_key(call_sid))

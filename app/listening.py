@@ -11,6 +11,7 @@ from app.voice_reply import Listen, Route, Sound
 
 PERSON_KEY = "0"  # at any prompt: a person, now
 ASSISTANT_KEY = "1"  # while waiting: talk to the assistant again
+LANGUAGE_KEY = "9"  # while waiting, on a number with several languages: the language menu
 END_OF_NUMBER = "#"
 
 Prompt = tuple[Sound, ...]
@@ -59,6 +60,12 @@ def for_secret(prompt: Prompt, *, spoken: bool) -> Listen:
         finish_on_key=END_OF_NUMBER,
         report_silence=True,
     )
+
+
+def for_language_menu(prompt: Prompt) -> Listen:
+    """The language menu: one key, each option said in its own language; silence comes back
+    too, so it can be offered once more before the default applies."""
+    return Listen(Route.language, prompt, timeout=5, num_digits=1, report_silence=True)
 
 
 def for_keypad_menu(prompt: Prompt) -> Listen:

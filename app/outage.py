@@ -108,7 +108,7 @@ class Resumption:
         if position.state not in (CallState.waiting, CallState.offered):
             return self.wait_loop.next_round(params)
         ahead = position.people_ahead or 0
-        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead, ctx.language)
         log.info(
             "call %s back after an outage: ticket %s kept, %s ahead",
             params.CallSid,

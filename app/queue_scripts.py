@@ -21,16 +21,24 @@ class ScriptReplyError(RuntimeError):
 
 
 class TakeSlotReply(NamedTuple):
-    """take_slot.lua: {ticket, people_ahead, outcome, previous_call_sid}"""
+    """take_slot.lua: {ticket, people_ahead, outcome, previous_call_sid, language}"""
 
     ticket: int
     people_ahead: int
     outcome: str
     previous_call_sid: str
+    language: str  # '' while the caller has not chosen one
+
+
+class ChooseLanguageReply(NamedTuple):
+    """choose_language.lua: {outcome, people_ahead}"""
+
+    outcome: str
+    people_ahead: int  # -1 when the call has no place
 
 
 class PositionReply(NamedTuple):
-    """position.lua: {state, people_ahead, line_length, ticket, joined_at, agent}"""
+    """position.lua: {state, people_ahead, line_length, ticket, joined_at, agent, language}"""
 
     state: str
     people_ahead: int  # -1: not counted (serving, unknown)
@@ -38,6 +46,7 @@ class PositionReply(NamedTuple):
     ticket: int
     joined_at: str  # epoch seconds, '' when unknown
     agent: str  # '' when not offered or serving
+    language: str  # '' while not chosen (or unknown)
 
 
 class EndCallReply(NamedTuple):
@@ -53,12 +62,14 @@ class LeaveReply(NamedTuple):
 
 
 class DispatchReply(NamedTuple):
-    """dispatch.lua: {agent_id, call_sid, ticket, joined_at} (or nil: nobody to pair)"""
+    """dispatch.lua: {agent_id, call_sid, ticket, joined_at, language} (or nil: nobody to
+    pair)"""
 
     agent_id: str
     call_sid: str
     ticket: int
     joined_at: float
+    language: str
 
 
 class ConnectReply(NamedTuple):
@@ -77,7 +88,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json}"""
+    agents_json, undecided, languages_json}"""
 
     line_length: int
     ready: int
@@ -85,7 +96,9 @@ class SnapshotReply(NamedTuple):
     offered: int
     serving: int
     handled_json_list: list[str]  # JSON records of recent conversations, most recent first
-    agents_json: str  # {agent id: state}
+    agents_json: str  # {agent id: {state, languages}}
+    undecided: int
+    languages_json: str  # {language: {line, ready}}
 
 
 class AgentStateReply(NamedTuple):
@@ -107,6 +120,7 @@ ScriptArg = str | int | float
 
 SCRIPT_NAMES = (
     "take_slot",
+    "choose_language",
     "position",
     "end_call",
     "leave",

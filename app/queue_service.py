@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -19,6 +21,7 @@ from app.clock import Clock
 from app.queue_scripts import (
     AgentReply,
     AgentStateReply,
+    ChooseLanguageReply,
     ConnectReply,
     DispatchReply,
     EndCallReply,
@@ -47,12 +50,26 @@ _KEY_NAMES = (
     "ended",
     "agents",
     "idle",
+    "undecided",
 )
+# Each language the queue serves has these keys too (queue/_common.lua).
+_LANGUAGE_KEY_NAMES = ("line", "ready", "switched", "idle")
 
 
-def queue_keys(queue_name: str) -> list[str]:
-    """The keys of one queue, in the order the scripts expect, all with one hash tag."""
-    return [f"cq:{{{queue_name}}}:{name}" for name in _KEY_NAMES]
+def queue_keys(queue: QueueSettings) -> list[str]:
+    """The keys of one queue, in the order the scripts expect, all with one hash tag: the
+    queue's own, then each language's, in the order of `queue.languages`."""
+    tag = f"cq:{{{queue.name}}}"
+    keys = [f"{tag}:{name}" for name in _KEY_NAMES]
+    for language in queue.languages:
+        keys += [f"{tag}:{name}:{language}" for name in _LANGUAGE_KEY_NAMES]
+    return keys
+
+
+def languages_arg(queue: QueueSettings) -> str:
+    """The last argument of every queue script: the languages whose keys follow the queue's
+    own in KEYS."""
+    return ",".join(queue.languages)
 
 
 class SlotOutcome(StrEnum):
@@ -79,12 +96,27 @@ class EndOutcome(StrEnum):
     unknown = "unknown"
 
 
+class LanguageOutcome(StrEnum):
+    chosen = "chosen"  # the first choice: from undecided to a language
+    changed = "changed"  # a change mid-call
+    unchanged = "unchanged"  # already in that language
+    unknown = "unknown"  # the call has no place (ended, with an agent, never queued)
+    not_served = "not_served"  # not one of the queue's languages
+
+
 @dataclass(frozen=True)
 class Slot:
     ticket: int
     people_ahead: int
     outcome: SlotOutcome
     previous_call_sid: str | None
+    language: str | None = None  # None while the caller has not chosen one
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    outcome: LanguageOutcome
+    people_ahead: int | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,7 @@ class Position:
     ticket: int | None
     joined_at: float | None
     agent_id: str | None = None  # offered to, or talking with, this agent
+    language: str | None = None  # None while not chosen (or unknown)
 
 
 class AgentState(StrEnum):
@@ -103,6 +136,14 @@ class AgentState(StrEnum):
     on_call = "on_call"
     wrap_up = "wrap_up"  # the call ended; notes and disposition still to write
     away = "away"
+
+
+@dataclass(frozen=True)
+class AgentSeen:
+    """An agent as the queue knows them: their state, and the languages they speak."""
+
+    state: AgentState
+    languages: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,6 +159,13 @@ class Offer:
     ticket: int
     call_sid: str
     joined_at: float
+    language: str
+
+
+@dataclass(frozen=True)
+class LanguageLine:
+    line: int  # counted as ahead in this language (waiting, offered, held)
+    ready: int  # waiting and connected in this language
 
 
 @dataclass(frozen=True)
@@ -129,11 +177,19 @@ class QueueSnapshot:
     serving: int  # in conversation with an agent now
     handle_times: list[float]  # seconds, most recent first, within the window asked for
     agents: dict[str, AgentState]  # every agent who has signed in, by id
+    agent_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    undecided: int = 0  # in the line, language not chosen yet
+    languages: dict[str, LanguageLine] = field(default_factory=dict)
 
-    @property
-    def agents_working(self) -> int:
-        """Agents taking calls now (everyone signed in and not away)."""
-        return sum(1 for state in self.agents.values() if state is not AgentState.away)
+    def agents_working(self, language: str | None = None) -> int:
+        """Agents taking calls now (signed in and not away); with `language`, only those
+        who speak it (the only ones who can take its callers)."""
+        return sum(
+            1
+            for agent, state in self.agents.items()
+            if state is not AgentState.away
+            and (language is None or language in self.agent_languages.get(agent, ()))
+        )
 
 
 class QueueService:
@@ -149,7 +205,7 @@ class QueueService:
         self._scripts = QueueScripts(client, script_dir)
 
     def _run(self, script: str, reply: type[R], queue: QueueSettings, *args: ScriptArg) -> R:
-        return self._scripts.run(script, reply, queue_keys(queue.name), list(args))
+        return self._scripts.run(script, reply, queue_keys(queue), [*args, languages_arg(queue)])
 
     def _now(self) -> float:
         return round(self._clock(), 3)
@@ -161,13 +217,21 @@ class QueueService:
         caller: str | None,
         *,
         allow_new: bool = True,
+        language: str | None = None,
     ) -> Slot:
         """Give this call its place: a new ticket at the back, the same one again for a
         retried webhook, or the held one when this number dropped within the grace period.
 
         `caller` is the caller's number, or None when withheld (never restores a place).
         With `allow_new` false (closed hours) only an existing or held place is given back.
+        A new place is in `language`; None leaves it undecided on a queue with several
+        (counted ahead in every language until `choose_language`), and is the queue's only
+        language on one with one. A restored place keeps the language it had.
         """
+        if language is None and not queue.multilingual:
+            language = queue.default_language
+        if language is not None and language not in queue.languages:
+            raise ValueError(f"queue {queue.name} does not serve {language!r}")
         reply = self._run(
             "take_slot",
             TakeSlotReply,
@@ -176,12 +240,25 @@ class QueueService:
             caller or "",
             self._now(),
             "1" if allow_new else "0",
+            language or "",
         )
         return Slot(
             ticket=reply.ticket,
             people_ahead=reply.people_ahead,
             outcome=SlotOutcome(reply.outcome),
             previous_call_sid=reply.previous_call_sid or None,
+            language=reply.language or None,
+        )
+
+    def choose_language(self, queue: QueueSettings, call_sid: str, language: str) -> LanguageChoice:
+        """Serve this call in `language` from now on, keeping its place (the same arrival
+        order). Nobody's count of people ahead rises: see queue/choose_language.lua."""
+        reply = self._run(
+            "choose_language", ChooseLanguageReply, queue, call_sid, language, self._now()
+        )
+        return LanguageChoice(
+            outcome=LanguageOutcome(reply.outcome),
+            people_ahead=reply.people_ahead if reply.people_ahead >= 0 else None,
         )
 
     def position(self, queue: QueueSettings, call_sid: str) -> Position:
@@ -196,6 +273,7 @@ class QueueService:
             ticket=reply.ticket if known else None,
             joined_at=float(reply.joined_at) if known else None,
             agent_id=reply.agent or None,
+            language=reply.language or None,
         )
 
     def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
@@ -211,12 +289,16 @@ class QueueService:
         return self._run("leave", LeaveReply, queue, call_sid, self._now()).outcome == "released"
 
     def dispatch(self, queue: QueueSettings, lease_seconds: int) -> Offer | None:
-        """Pair the earliest ready caller with the longest-idle available agent, in one step,
-        and lease the caller to that agent. None when either is missing. A lease not settled
-        by `connect`, `requeue_front` or `end_call` lapses: the caller goes back to the
-        front and the agent is marked away."""
+        """Pair the earliest ready caller whose language an available agent speaks with the
+        longest-idle available agent who speaks it, in one step, and lease the caller to
+        that agent. None when no such pair exists. A lease not settled by `connect`,
+        `requeue_front` or `end_call` lapses: the caller goes back to the front and the
+        agent is marked away."""
         reply = self._scripts.run_optional(
-            "dispatch", DispatchReply, queue_keys(queue.name), [self._now(), lease_seconds]
+            "dispatch",
+            DispatchReply,
+            queue_keys(queue),
+            [self._now(), lease_seconds, languages_arg(queue)],
         )
         if reply is None:
             return None
@@ -225,6 +307,7 @@ class QueueService:
             ticket=reply.ticket,
             call_sid=reply.call_sid,
             joined_at=reply.joined_at,
+            language=reply.language,
         )
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
@@ -252,14 +335,28 @@ class QueueService:
         return reply.people_ahead if reply.outcome == "requeued" else None
 
     def set_agent_state(
-        self, queue: QueueSettings, agent_id: str, wanted: AgentState
+        self,
+        queue: QueueSettings,
+        agent_id: str,
+        wanted: AgentState,
+        languages: Sequence[str] | None = None,
     ) -> AgentStatus | None:
-        """Make an agent available or away. None when they cannot change now (a caller is
-        being put through to them, or they are on a call)."""
+        """Make an agent available or away, speaking `languages` (None: the queue's
+        default only); they are offered only callers in one of those. None when they cannot
+        change now (a caller is being put through to them, or they are on a call)."""
         if wanted not in (AgentState.available, AgentState.away):
             raise ValueError(f"an agent cannot ask to be {wanted}")
+        spoken = list(languages) if languages is not None else [queue.default_language]
+        if any("," in code for code in spoken):
+            raise ValueError(f"not a language code: {spoken}")
         reply = self._run(
-            "agent_state", AgentStateReply, queue, agent_id, wanted.value, self._now()
+            "agent_state",
+            AgentStateReply,
+            queue,
+            agent_id,
+            wanted.value,
+            self._now(),
+            ",".join(spoken),
         )
         if reply.outcome == "busy":
             return None
@@ -278,7 +375,9 @@ class QueueService:
         reply = self._run(
             "snapshot", SnapshotReply, queue, now, now - queue.estimate_window_seconds
         )
-        agents: dict[str, str] = json.loads(reply.agents_json)
+        agents: dict[str, dict[str, Any]] = json.loads(reply.agents_json)
+        # Lua's cjson writes an empty list as {}: either way, no languages.
+        by_language: dict[str, dict[str, int]] = json.loads(reply.languages_json) or {}
         return QueueSnapshot(
             line_length=reply.line_length,
             ready=reply.ready,
@@ -286,5 +385,11 @@ class QueueService:
             offered=reply.offered,
             serving=reply.serving,
             handle_times=[float(json.loads(raw)["seconds"]) for raw in reply.handled_json_list],
-            agents={agent: AgentState(state) for agent, state in agents.items()},
+            agents={agent: AgentState(rec["state"]) for agent, rec in agents.items()},
+            agent_languages={agent: tuple(rec["languages"] or ()) for agent, rec in agents.items()},
+            undecided=reply.undecided,
+            languages={
+                code: LanguageLine(line=counts["line"], ready=counts["ready"])
+                for code, counts in by_language.items()
+            },
         )

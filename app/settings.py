@@ -225,6 +225,9 @@ class Prompts(_Strict):
         "whisper_verified": {"name": PlaceholderKind.text},
         "whisper_reason": {"reason": PlaceholderKind.line},
         "whisper_waited": {"count": PlaceholderKind.number},
+        "language_option": {"key": PlaceholderKind.number},
+        "language_switch": {"key": PlaceholderKind.number},
+        "whisper_language": {"language": PlaceholderKind.line},
     }
 
     greeting: Line
@@ -270,6 +273,16 @@ class Prompts(_Strict):
     outage_resumed: Line
     outage_passed_on: Line
     outage_call_again: Line
+    # The language menu of a queue with several languages (required there, checked at
+    # start): each option in its own language ("For English, press {key}."), the wait
+    # menu's way to it ("For another language, press {key}.") and the confirmation after a
+    # change of language.
+    language_option: Line | None = None
+    language_switch: Line | None = None
+    language_switched: Line | None = None
+    # The whisper on a number with several languages: the caller's ("Speaks {language}."),
+    # named as `language_names` of the agent's language says.
+    whisper_language: Line | None = None
 
 
 class TimeFormat(_Strict):
@@ -359,6 +372,10 @@ class LanguageSettings(_Strict):
     # How reasons for calling (the dialogue's `reason` values) are spoken in the whisper;
     # a reason not listed is spoken as written, underscores as spaces.
     reason_names: dict[str, Line] = {}
+    # How languages (codes such as th-TH) are named in this one, for agents: the whisper
+    # and the console say which language the caller chose. A language not listed is named
+    # by its code.
+    language_names: dict[str, Line] = {}
     prompts: Prompts
     recordings: Recordings | None = None
 
@@ -542,10 +559,21 @@ class OperatorSettings(_Strict):
         return {day: _periods(value.get(day) or []) for day in WEEKDAYS}
 
 
+# A language code as Twilio's <Say>/<Gather> take it (en-US, th-TH, cmn-Hant-TW).
+LANGUAGE_CODE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
+# Keys 1 to 9 choose a language in the language menu (0 is always "a person").
+MAX_LANGUAGES_PER_QUEUE = 9
+
+
 class QueueSettings(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     numbers: list[str] = []
-    language: str
+    # The languages callers of this queue are served in, each a key of operator.yml
+    # `languages`; the first is the default. With more than one, callers choose on the keypad.
+    languages: Annotated[
+        list[Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]],
+        Field(min_length=1, max_length=MAX_LANGUAGES_PER_QUEUE),
+    ]
     grace_period_seconds: int = Field(default=600, ge=0, le=86_400)
     announce_every_seconds: int = Field(default=60, ge=15, le=600)
     estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
@@ -560,6 +588,22 @@ class QueueSettings(_Strict):
             if not _E164.match(number):
                 raise ValueError(f"{number!r} is not an E.164 number such as +15005550006")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"a language is listed twice: {value}")
+        return value
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def multilingual(self) -> bool:
+        """Callers choose their language (a keypad menu) rather than hear the only one."""
+        return len(self.languages) > 1
 
 
 class QueuesFile(_Strict):
@@ -645,11 +689,14 @@ def load_operator_config(operator_file: Path, queues_file: Path) -> OperatorConf
     _check_languages(operator, operator_file)
     queues = _validate(QueuesFile, queues_file)
     for i, q in enumerate(queues.queues):
-        if q.language not in operator.languages:
-            raise SettingsError(
-                f"{queues_file}: queues.{i}.language: {q.language!r} has no prompts in "
-                f"{operator_file} (languages: {sorted(operator.languages)})"
-            )
+        for j, code in enumerate(q.languages):
+            if code not in operator.languages:
+                raise SettingsError(
+                    f"{queues_file}: queues.{i}.languages.{j}: {code!r} has no prompts in "
+                    f"{operator_file} (languages: {sorted(operator.languages)})"
+                )
+            if q.multilingual:
+                _check_language_menu_prompts(operator, code, operator_file)
     return OperatorConfig(operator=operator, queues=queues)
 
 
@@ -667,6 +714,23 @@ def _check_languages(operator: OperatorSettings, path: Path) -> None:
         raise SettingsError(f"{path}: {problems[0]}")
     if problems:
         raise SettingsError("\n  ".join([f"{path}: {len(problems)} invalid setting(s)", *problems]))
+
+
+# Needed in every language of a queue that offers the language menu (optional elsewhere,
+# so a language served alone needs no menu words).
+LANGUAGE_MENU_PROMPTS = ("language_option", "language_switch", "language_switched")
+
+
+def _check_language_menu_prompts(
+    operator: OperatorSettings, code: str, operator_file: Path
+) -> None:
+    prompts = operator.languages[code].prompts
+    for field in LANGUAGE_MENU_PROMPTS:
+        if getattr(prompts, field) is None:
+            raise SettingsError(
+                f"{operator_file}: languages.{code}.prompts.{field}: missing (a queue offers "
+                f"{code} in its language menu)"
+            )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -46,6 +46,7 @@ _PATHS = {
     Route.whisper: "/voice/whisper",
     Route.dial_result: "/voice/dial-result",
     Route.resume: "/voice/resume",
+    Route.language: "/voice/language",
 }
 
 # The query parameter of `Route.resume` saying which try after an outage this is.

@@ -27,6 +27,7 @@ class Route(StrEnum):
     whisper = "whisper"  # the agent answered: what they hear before the caller
     dial_result = "dial_result"  # the attempt to reach the agent is over
     resume = "resume"  # another try after the queue store failed (app/outage.py)
+    language = "language"  # the key pressed at the language menu
 
 
 @dataclass(frozen=True)

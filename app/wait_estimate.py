@@ -44,11 +44,18 @@ def estimate_wait_seconds(
     return (people_ahead + 1) * mean_handle / agents_working
 
 
-def estimate_for(snapshot: QueueSnapshot, queue: QueueSettings, people_ahead: int) -> float | None:
-    """The estimate for a caller in `queue`, from its current snapshot and settings."""
+def estimate_for(
+    snapshot: QueueSnapshot,
+    queue: QueueSettings,
+    people_ahead: int,
+    language: str | None = None,
+) -> float | None:
+    """The estimate for a caller in `queue` served in `language`, from its current snapshot
+    and settings: only agents who speak the caller's language serve their line (None: the
+    language is not chosen yet, every agent counts)."""
     return estimate_wait_seconds(
         people_ahead,
         snapshot.handle_times,
-        agents_working=snapshot.agents_working,
+        agents_working=snapshot.agents_working(language),
         min_samples=queue.estimate_min_samples,
     )

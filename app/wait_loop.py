@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app import listening, speech
+from app import language_menu, listening, speech
 from app.arrival import Arrival
 from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
@@ -42,6 +42,9 @@ class WaitLoop:
             return self.arrival.incoming(params)
         if position.state is CallState.serving:
             return Reply((Pause(1),))
+        if position.language is None and ctx.queue.multilingual:
+            # Left the language menu without a choice reaching us: it is offered again.
+            return language_menu.offer(self.config, ctx)
         now = self.clock()
         self.calls.seen(params.CallSid, now)
         prompt = self._update(ctx, record, position.people_ahead or 0, now)
@@ -52,7 +55,7 @@ class WaitLoop:
 
     def _update(self, ctx: CallContext, record: CallRecord, ahead: int, now: float) -> list[Say]:
         """What to say before the music this round, saving what was announced."""
-        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead)
+        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead, ctx.language)
         due = (
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds
@@ -71,6 +74,9 @@ class WaitLoop:
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
             sentences.append(ctx.say(ctx.lang.prompts.wait_menu))
+            hint = language_menu.switch_hint(ctx)
+            if hint is not None:
+                sentences.append(hint)
             updates["heard_wait_menu"] = True
         if updates:
             self.calls.save(record.model_copy(update=updates))

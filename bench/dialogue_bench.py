@@ -90,13 +90,15 @@ def _versions(venv: Path) -> str:
 def _latency(args: argparse.Namespace, log_dir: Path, venv: Path, model: Path) -> LatencyResult:
     config = load_operator_config(QUEUE_DIR / "operator.yml", QUEUE_DIR / "queues.yml")
     queue = config.queue_named(config.queues.default_queue)
-    utterances = opening_utterances(args.utterances, config.language(queue.language).human_words)
+    utterances = opening_utterances(
+        args.utterances, config.language(queue.default_language).human_words
+    )
     with (
         tempfile.TemporaryDirectory(prefix="bench-dialogue-") as tmp,
         dialogue_stack(Path(tmp), log_dir, venv, model) as stack,
     ):
         return measure_latency(
-            stack, queue.numbers[0], queue.language, utterances, args.repeat, args.in_flight
+            stack, queue.numbers[0], queue.default_language, utterances, args.repeat, args.in_flight
         )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from app.queue_service import CallState, QueueService, SlotOutcome, queue_keys
+from app.queue_service import CallState, QueueService, SlotOutcome, languages_arg, queue_keys
 from app.settings import QUEUE_DIR, QueueSettings
 from bench.measure import Op, progress, run_for
 from bench.redis_benchmark import (
@@ -167,7 +167,8 @@ class _Bench:
     def raw_script(self, name: str, args: list[str], keyspace: int, expect: str) -> list[str]:
         """EVALSHA of a queue script as redis-benchmark will send it, tried once first with
         a number of its range filled in: the answer must hold `expect` (e.g. 'waiting')."""
-        keys = queue_keys(self.queue.name)
+        keys = queue_keys(self.queue)
+        args = [*args, languages_arg(self.queue)]
         command = ["evalsha", _script_sha(self.client, name), str(len(keys)), *keys, *args]
         digits = f"{keyspace - next(self.trials):012d}"
         answer = self.client.execute_command(*(p.replace("__rand_int__", digits) for p in command))
@@ -183,7 +184,7 @@ class _Bench:
 
     def keep_line(self) -> None:
         """Remember the queue as it is now (DUMP of its keys, whatever they hold)."""
-        self._saved = {key: self.client.dump(key) for key in queue_keys(self.queue.name)}
+        self._saved = {key: self.client.dump(key) for key in queue_keys(self.queue)}
 
     def restore_line(self) -> None:
         """Put the queue back as kept, so every round starts with the same line."""
@@ -245,7 +246,10 @@ def _write_ways(bench: _Bench, clients: int) -> list[_Way]:
     now = f"{time.time():.3f}"
     sid = f"{_RAW_NEW_SID_PREFIX}__rand_int__"
     take = bench.raw_script(
-        "take_slot", [sid, _number(0), now, "1"], _RAW_NEW_SID_SPACE, expect="new"
+        "take_slot",
+        [sid, _number(0), now, "1", bench.queue.default_language],
+        _RAW_NEW_SID_SPACE,
+        expect="new",
     )
     return [
         _Way(TAKE_SLOT, "evalsha", bench.threads(bench.take_slot_op, clients)),

@@ -18,10 +18,82 @@ local K_ENDED      = KEYS[11] -- zset CallSid -> when it ended: a late request f
 local K_AGENTS     = KEYS[12] -- hash agent id -> JSON {state, call_sid, since, idle_since}
                               --   state: available | offered | on_call | wrap_up | away
 local K_IDLE       = KEYS[13] -- zset agent id -> idle since: the available agents, longest
-                              --   idle first (dispatch takes the first)
+                              --   idle first
+local K_UNDECIDED  = KEYS[14] -- zset ticket -> ticket: in the line without a language yet
+                              --   (the language menu): ahead of later callers of every language
+-- Then four keys per language of the queue, in the order of the languages given as the
+-- last ARGV of every script (comma-separated codes, the queue's default first):
+--   line     zset ticket -> ticket: who counts as ahead in this language (waiting, offered,
+--            held): a caller is in exactly one language's line, or in K_UNDECIDED
+--   ready    zset ticket -> ticket: waiting and connected in this language: can be offered
+--   switched zset ticket -> stamp: callers who changed to this language mid-call, with the
+--            stamp of the change (see people_ahead)
+--   idle     zset agent id -> idle since: the available agents who speak this language
+local LANGS = {}
+local LANG_KEYS = {}
+do
+  local i = 0
+  for code in string.gmatch(ARGV[#ARGV], '[^,]+') do
+    local base = 14 + 4 * i
+    LANGS[#LANGS + 1] = code
+    LANG_KEYS[code] = {
+      line = KEYS[base + 1], ready = KEYS[base + 2],
+      switched = KEYS[base + 3], idle = KEYS[base + 4],
+    }
+    i = i + 1
+  end
+end
 
 local HANDLED_KEEP = 500
 local ENDED_KEEP_SECONDS = 86400
+
+-- The keys of a ticket's language. A language the queue no longer serves (the operator
+-- removed it while callers waited in it) is served as the default.
+local function lang_keys(language)
+  if not language or language == '' then return nil end
+  return LANG_KEYS[language] or LANG_KEYS[LANGS[1]]
+end
+
+-- A stamp from the ticket counter: orders every joining of a language's line (arrivals
+-- and choices alike), so a later choice always has a higher stamp.
+local function next_stamp()
+  return redis.call('INCR', K_SEQ)
+end
+
+-- Join the line: counted as ahead of later callers of this language (or, undecided, of
+-- every language).
+local function join_line(ticket, rec)
+  redis.call('ZADD', K_LINE, ticket, ticket)
+  local keys = lang_keys(rec.language)
+  if keys then
+    redis.call('ZADD', keys.line, ticket, ticket)
+  else
+    redis.call('ZADD', K_UNDECIDED, ticket, ticket)
+  end
+end
+
+local function leave_language(ticket, rec)
+  local keys = lang_keys(rec.language)
+  if keys then
+    redis.call('ZREM', keys.line, ticket)
+    redis.call('ZREM', keys.ready, ticket)
+    redis.call('ZREM', keys.switched, ticket)
+  else
+    redis.call('ZREM', K_UNDECIDED, ticket)
+  end
+end
+
+-- Ready to be offered (waiting on the line); an undecided caller is ready once they choose.
+local function set_ready(ticket, rec, ready)
+  local keys = lang_keys(rec.language)
+  if ready then
+    redis.call('ZADD', K_READY, ticket, ticket)
+    if keys then redis.call('ZADD', keys.ready, ticket, ticket) end
+  else
+    redis.call('ZREM', K_READY, ticket)
+    if keys then redis.call('ZREM', keys.ready, ticket) end
+  end
+end
 
 local function load_ticket(ticket)
   local raw = redis.call('HGET', K_TICKETS, ticket)
@@ -41,6 +113,7 @@ local function forget_ticket(ticket, rec)
   redis.call('ZREM', K_OFFERS, ticket)
   redis.call('HDEL', K_TICKETS, ticket)
   if rec then
+    leave_language(ticket, rec)
     if rec.sid and redis.call('HGET', K_CALLS, rec.sid) == ticket then
       redis.call('HDEL', K_CALLS, rec.sid)
     end
@@ -56,12 +129,29 @@ local function load_agent(agent)
   return cjson.decode(raw)
 end
 
+local function speaks(rec, language)
+  for _, code in ipairs(rec.languages or {}) do
+    if code == language then return true end
+  end
+  return false
+end
+
+-- An agent's record keeps the languages they speak (given with every change of state), so
+-- an available agent is in the idle set of each of those languages the queue serves.
 local function save_agent(agent, rec)
   redis.call('HSET', K_AGENTS, agent, cjson.encode(rec))
-  if rec.state == 'available' then
+  local available = rec.state == 'available'
+  if available then
     redis.call('ZADD', K_IDLE, rec.idle_since, agent)
   else
     redis.call('ZREM', K_IDLE, agent)
+  end
+  for _, code in ipairs(LANGS) do
+    if available and speaks(rec, code) then
+      redis.call('ZADD', LANG_KEYS[code].idle, rec.idle_since, agent)
+    else
+      redis.call('ZREM', LANG_KEYS[code].idle, agent)
+    end
   end
 end
 
@@ -74,12 +164,15 @@ local function settle_agent(agent, sid, next_state, now)
   local rec = load_agent(agent)
   if rec.call_sid ~= sid then return end
   local idle_since = rec.idle_since or now
+  local languages = rec.languages or {}
   if next_state == 'available' then
-    save_agent(agent, {state = 'available', since = now, idle_since = idle_since})
+    save_agent(agent, {
+      state = 'available', since = now, idle_since = idle_since, languages = languages,
+    })
   elseif next_state == 'wrap_up' then
-    save_agent(agent, {state = 'wrap_up', since = now, call_sid = sid})
+    save_agent(agent, {state = 'wrap_up', since = now, call_sid = sid, languages = languages})
   else
-    save_agent(agent, {state = next_state, since = now})
+    save_agent(agent, {state = next_state, since = now, languages = languages})
   end
 end
 
@@ -100,11 +193,28 @@ local function expire_due(now)
       rec.state = 'waiting'
       rec.offered_to = nil
       save_ticket(ticket, rec)
-      redis.call('ZADD', K_READY, ticket, ticket)
+      set_ready(ticket, rec, true)
     end
   end
 end
 
-local function people_ahead(ticket)
-  return redis.call('ZRANK', K_LINE, ticket)
+-- People ahead of a caller: those ahead of them in their language's line plus the undecided
+-- ahead (who may yet choose it). An undecided caller counts everyone ahead, whatever their
+-- language, so a choice only ever lowers a number. A caller who changed to this language
+-- mid-call keeps their arrival order (they are served by ticket) but is not counted by
+-- callers who had joined this language before the change, who were never told about them:
+-- so a change of language never raises anyone else's number either.
+local function people_ahead(ticket, rec)
+  local keys = lang_keys(rec and rec.language)
+  if not keys then
+    return redis.call('ZRANK', K_LINE, ticket)
+  end
+  local before = '(' .. ticket
+  local count = redis.call('ZCOUNT', keys.line, '-inf', before)
+    + redis.call('ZCOUNT', K_UNDECIDED, '-inf', before)
+  local joined = rec.joined_stamp or tonumber(ticket)
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', keys.switched, '(' .. joined, '+inf')) do
+    if tonumber(other) < tonumber(ticket) then count = count - 1 end
+  end
+  return count
 end

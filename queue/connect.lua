@@ -1,5 +1,5 @@
 -- The agent answered: the call leaves the line and is in conversation.
--- ARGV: call_sid, agent_id, now
+-- ARGV: call_sid, agent_id, now, languages
 -- Returns: {outcome, seconds_waited}
 --   outcome: 'connected' | 'serving' (already connected) | 'not_offered' | 'unknown'
 local sid, agent, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -16,8 +16,11 @@ if rec.state ~= 'offered' or rec.offered_to ~= agent then
   return {'not_offered', '0'}
 end
 forget_ticket(ticket, rec)
-save_agent(agent, {state = 'on_call', since = now, call_sid = sid})
+save_agent(agent, {
+  state = 'on_call', since = now, call_sid = sid, languages = load_agent(agent).languages,
+})
 redis.call('HSET', K_SERVING, sid, cjson.encode({
   ticket = tonumber(ticket), agent = agent, joined_at = rec.joined_at, connected_at = now,
+  language = rec.language,
 }))
 return {'connected', tostring(now - rec.joined_at)}

@@ -1,6 +1,6 @@
 -- The call ended (Twilio's status callback). Idempotent: a repeated or unknown CallSid
 -- changes nothing.
--- ARGV: call_sid, now, grace_period_seconds
+-- ARGV: call_sid, now, grace_period_seconds, languages
 -- Returns: outcome
 --   'finished'  the conversation with an agent ended (its length is recorded)
 --   'held'      dropped before service: the ticket is kept until now + grace
@@ -52,7 +52,7 @@ rec.state = 'held'
 rec.held_at = now
 rec.offered_to = nil
 save_ticket(ticket, rec)
-redis.call('ZREM', K_READY, ticket)
+set_ready(ticket, rec, false)
 redis.call('ZREM', K_OFFERS, ticket)
 redis.call('HDEL', K_CALLS, sid)
 redis.call('HSET', K_HELD, rec.caller, ticket)

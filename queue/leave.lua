@@ -1,6 +1,6 @@
 -- The caller chose to leave the queue (their question was answered): the place is given
 -- up at once and everyone behind moves up.
--- ARGV: call_sid, now
+-- ARGV: call_sid, now, languages
 -- Returns: 'released' | 'unknown'
 local sid, now = ARGV[1], tonumber(ARGV[2])
 expire_due(now)

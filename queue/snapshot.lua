@@ -1,7 +1,9 @@
 -- The numbers the wait estimate and the operator need, read in one consistent moment.
--- ARGV: now, since (oldest ended_at of finished conversations to return)
--- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json}
---   agents_json: {agent id: state} for every agent who has signed in
+-- ARGV: now, since (oldest ended_at of finished conversations to return), languages
+-- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json}
+--   agents_json: {agent id: {state, languages}} for every agent who has signed in
+--   undecided: callers in the line who have not chosen a language yet
+--   languages_json: {language: {line, ready}} for each language the queue serves
 local now, since = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_due(now)
 local handled = {}
@@ -13,7 +15,15 @@ end
 local agents = {}
 local flat = redis.call('HGETALL', K_AGENTS)
 for i = 1, #flat, 2 do
-  agents[flat[i]] = cjson.decode(flat[i + 1]).state
+  local rec = cjson.decode(flat[i + 1])
+  agents[flat[i]] = {state = rec.state, languages = rec.languages or {}}
+end
+local by_language = {}
+for _, code in ipairs(LANGS) do
+  by_language[code] = {
+    line = redis.call('ZCARD', LANG_KEYS[code].line),
+    ready = redis.call('ZCARD', LANG_KEYS[code].ready),
+  }
 end
 return {
   redis.call('ZCARD', K_LINE),
@@ -23,4 +33,6 @@ return {
   redis.call('HLEN', K_SERVING),
   handled,
   cjson.encode(agents),
+  redis.call('ZCARD', K_UNDECIDED),
+  cjson.encode(by_language),
 }

@@ -92,7 +92,7 @@ def test_invalid_operator_values_are_explained(tmp_path: Path, change, message: 
     [
         (lambda d: d.update(default_queue="nowhere"), "default_queue 'nowhere'"),
         (lambda d: d["queues"][0].update(numbers=["555-1234"]), "not an E.164 number"),
-        (lambda d: d["queues"][0].update(language="fr-FR"), "has no prompts"),
+        (lambda d: d["queues"][0].update(languages=["fr-FR"]), "languages.0: 'fr-FR' has no"),
         (lambda d: d["queues"][0].update(grace_period_seconds=-5), "grace_period_seconds"),
         (lambda d: d["queues"].append(dict(d["queues"][0])), "unique"),
     ],

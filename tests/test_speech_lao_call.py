@@ -26,7 +26,7 @@ def lao_twilio(
     settings: Settings, clock: Clock, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[SimulatedTwilio]:
     queues = yaml.safe_load((QUEUE_DIR / "queues.yml").read_text(encoding="utf-8"))
-    queues["queues"].append({"name": "lao", "numbers": [LAO_NUMBER], "language": "lo-LA"})
+    queues["queues"].append({"name": "lao", "numbers": [LAO_NUMBER], "languages": ["lo-LA"]})
     queues_file = tmp_path / "queues.yml"
     queues_file.write_text(yaml.safe_dump(queues), encoding="utf-8")
     app: Flask = create_app(

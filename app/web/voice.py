@@ -77,6 +77,12 @@ def menu(params: GatherResult) -> Response:
     return _twiml(get_services().conversation.menu(params))
 
 
+@bp.post(path(Route.language))
+@twilio_webhook(GatherResult)
+def language(params: GatherResult) -> Response:
+    return _twiml(get_services().language_choice.key_pressed(params))
+
+
 @bp.post(path(Route.wait))
 @twilio_webhook(VoiceRequest)
 def wait(params: VoiceRequest) -> Response:
