@@ -364,9 +364,13 @@ class LanguageSettings(_Strict):
     # The word for the part of the day a time falls in, by the hour it starts (0-23).
     periods: dict[Annotated[int, Field(ge=0, le=23)], Line] = {}
     day_names: Annotated[list[Line], Field(min_length=7, max_length=7)]
-    # Twilio speech model: "phone_call" allows speechTimeout="auto" (the default model
-    # does not, warning 13335).
-    speech_model: str = "phone_call"
+    # Twilio speech model for <Gather>. "phone_call" (English and a few other languages)
+    # allows speechTimeout="auto" (the default model does not, warning 13335). None: no
+    # speechModel is sent and Twilio picks a provider and model that recognise the language
+    # (its advice where a model does not, warning 13331); the end of speech is then
+    # `speech_end_seconds` of silence.
+    speech_model: str | None = "phone_call"
+    speech_end_seconds: int = Field(default=2, ge=1, le=5)
     speech_hints: list[str] = []
     human_words: Annotated[list[str], Field(min_length=1)]
     # How reasons for calling (the dialogue's `reason` values) are spoken in the whisper;

@@ -153,11 +153,11 @@ def _gather(listen: Listen, voice: Voice | None) -> Gather:
         options["action_on_empty_result"] = True
     if listen.speech:
         spoken = _required(voice)
-        options |= {
-            "language": spoken.language,
-            "speech_timeout": "auto",
-            "speech_model": spoken.settings.speech_model,
-        }
+        options["language"] = spoken.language
+        if spoken.settings.speech_model is None:
+            options["speech_timeout"] = spoken.settings.speech_end_seconds
+        else:
+            options |= {"speech_timeout": "auto", "speech_model": spoken.settings.speech_model}
         if listen.hints and spoken.settings.speech_hints:
             options["hints"] = ", ".join(spoken.settings.speech_hints)
     gather = Gather(**options)

@@ -43,6 +43,24 @@ def test_an_open_question_listens_for_speech_with_hints_and_reports_silence() ->
     assert [child.text for child in gather] == ["How can I help?"]
 
 
+@pytest.mark.parametrize("code", ["th-TH", "lo-LA", "id-ID", "cmn-Hant-TW", "cmn-Hans-CN"])
+def test_speech_in_a_language_without_the_phone_call_model_lets_twilio_choose_the_model(
+    code: str,
+) -> None:
+    voice = Voice(code, CONFIG.language(code))
+    gather = document(Reply((listening.for_answer(()),), voice))[0]
+    # The <Gather> code (cmn-Hant-TW writes Traditional characters), no speechModel, and a
+    # timeout in seconds ("auto" is refused by the default model).
+    assert gather.get("language") == code
+    assert gather.get("speechModel") is None
+    assert gather.get("speechTimeout") == str(voice.settings.speech_end_seconds)
+
+
+def test_english_speech_uses_the_phone_call_model() -> None:
+    gather = document(Reply((listening.for_answer(()),), ENGLISH))[0]
+    assert (gather.get("speechModel"), gather.get("speechTimeout")) == ("phone_call", "auto")
+
+
 def test_a_keyed_secret_listens_for_keys_only() -> None:
     gather = document(Reply((listening.for_secret((), spoken=False),), ENGLISH))[0]
     assert (gather.get("action"), gather.get("input")) == ("/voice/secret", "dtmf")
