@@ -1,6 +1,6 @@
 """What an operator (or a supervisor) sees of each queue right now: who is waiting, held,
-being put through and served, every agent's state, the wait a new caller would hear, and
-how far announced waits have been from the real ones."""
+being put through and served, by language too, every agent's state and languages, the wait
+a new caller would hear, and how far announced waits have been from the real ones."""
 
 from __future__ import annotations
 
@@ -20,6 +20,19 @@ class AgentLine:
     id: str
     name: str
     state: AgentState
+    languages: list[str]
+
+
+@dataclass(frozen=True)
+class LanguageOverview:
+    """One language's line in a queue: who counts as ahead of a new caller choosing it
+    (its own callers and those still choosing), who waits, and who can take them."""
+
+    language: str
+    line_length: int
+    waiting: int
+    agents_working: int
+    wait_for_new_caller: float | None
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class QueueOverview:
     offered: int
     serving: int
     agents: list[AgentLine]
+    languages: list[LanguageOverview]
+    undecided: int  # in line, still choosing their language
     handled_in_window: int
     mean_handle_seconds: float | None
     wait_for_new_caller: float | None  # seconds; None = "not known yet"
@@ -50,10 +65,23 @@ def queue_overviews(
         snapshot = queue_service.snapshot(queue)
         # Agents in the file but never signed in are away.
         lines = [
-            AgentLine(a.id, a.name, snapshot.agents.get(a.id, AgentState.away))
+            AgentLine(a.id, a.name, snapshot.agents.get(a.id, AgentState.away), a.languages)
             for a in agents
             if a.queue == queue.name
         ]
+        by_language = []
+        for code in queue.languages:
+            own = snapshot.languages.get(code)
+            ahead = (own.line if own else 0) + snapshot.undecided
+            by_language.append(
+                LanguageOverview(
+                    language=code,
+                    line_length=ahead,
+                    waiting=own.ready if own else 0,
+                    agents_working=snapshot.agents_working(code),
+                    wait_for_new_caller=estimate_for(snapshot, queue, ahead, code),
+                )
+            )
         overviews.append(
             QueueOverview(
                 name=queue.name,
@@ -64,6 +92,8 @@ def queue_overviews(
                 offered=snapshot.offered,
                 serving=snapshot.serving,
                 agents=lines,
+                languages=by_language,
+                undecided=snapshot.undecided,
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
                 wait_for_new_caller=estimate_for(snapshot, queue, snapshot.line_length),

@@ -20,6 +20,7 @@ PASSWORDS = {
     "alice": "alice-demo-password",
     "bob": "bob-demo-password",
     "carol": "carol-demo-password",
+    "somchai": "somchai-demo-password",
 }
 
 
@@ -286,7 +287,8 @@ def test_the_operator_page_is_for_supervisors_and_measures_announced_waits(
     assert "Queue support" in html
     assert "1 callers: off by 2 min 00 s on average" in html
     queues = carol.client.get("/operator/queues.json").get_json()["queues"]
-    (overview,) = queues
+    assert [q["name"] for q in queues] == ["support", "regional"]
+    overview = queues[0]
     assert (overview["line_length"], overview["waiting"], overview["serving"]) == (1, 1, 1)
     assert {a["id"]: a["state"] for a in overview["agents"]} == {
         "alice": "on_call",
@@ -320,3 +322,31 @@ def test_oversized_wrap_up_notes_are_refused_and_nothing_is_saved(
     assert huge.status_code == 413
     assert services.history.contact(call.sid).wrap_up is None
     assert alice.state()["state"] == "wrap_up"
+
+
+def test_the_operator_page_shows_each_language_line_and_who_speaks_it(
+    app, twilio: SimulatedTwilio, services: Services
+) -> None:
+    regional = "+6621234567"
+    choosing = twilio.dial("+66812345678", regional)  # hears the language menu
+    thai = twilio.dial("+66812345679", regional)
+    thai.press("1")  # Thai, the regional line's first language
+    somchai = Console(app, "somchai")
+    somchai.set_state("available")
+
+    carol = Console(app, "carol")
+    queues = carol.client.get("/operator/queues.json").get_json()["queues"]
+    overview = next(q for q in queues if q["name"] == "regional")
+    assert overview["undecided"] == 1
+    lines = {line["language"]: line for line in overview["languages"]}
+    # The caller still choosing counts ahead in every language; only Thai has a caller.
+    assert (lines["th-TH"]["line_length"], lines["th-TH"]["waiting"]) == (2, 1)
+    assert (lines["id-ID"]["line_length"], lines["id-ID"]["waiting"]) == (1, 0)
+    # Somchai speaks Thai and Lao (and English), nobody signed in speaks Indonesian.
+    assert lines["th-TH"]["agents_working"] == lines["lo-LA"]["agents_working"] == 1
+    assert lines["id-ID"]["agents_working"] == 0
+    agents = {a["id"]: a["languages"] for a in overview["agents"]}
+    assert agents["somchai"] == ["th-TH", "lo-LA", "en-US"]
+    html = carol.client.get("/operator/").get_data(as_text=True)
+    assert 'id="language-regional-th-TH"' in html and "1 still choosing" in html
+    assert choosing.sid != thai.sid
