@@ -10,6 +10,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -17,6 +19,7 @@ import yaml
 
 from app.settings import QUEUE_DIR, REPO_ROOT
 from standin.client import ControlClient
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port
 
 START_TIMEOUT_SECONDS = 60
 # The stand-in plays calls in real time, scaled: a 20 s hold clip lasts 0.4 s, a 1 s ring
@@ -174,3 +177,31 @@ class AgentBrowser:
 
 def _token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@contextmanager
+def demo_stack(
+    redis_url: str, rasa_url: str, rasa_token: str, tmp_path: Path
+) -> Iterator[FullStack]:
+    """The demo's configuration, open all week, on free ports, against the given Redis and
+    Rasa; stopped (every process) when the block ends."""
+    web_port, standin_port = free_port(), free_port()
+    env = {
+        "APP_ENV": "development",
+        "REDIS_URL": redis_url,
+        "RASA_URL": rasa_url,
+        "RASA_TOKEN": rasa_token,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{standin_port}",
+        "OPERATOR_FILE": str(open_all_week(tmp_path)),
+        "SECRET_KEY": "end-to-end-test-key",
+        "PORT": str(web_port),
+    }
+    full = FullStack(env, web_port, standin_port, tmp_path)
+    try:
+        full.start()
+        yield full
+    finally:
+        full.stop()

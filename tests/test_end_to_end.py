@@ -18,8 +18,8 @@ from app.queue_service import QueueService
 from app.settings import REPO_ROOT, QueueSettings
 from standin.client import ControlClient
 from standin.scenario import ScenarioRunner, load_scenario
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SUPPORT_NUMBER, free_port
-from tests.full_stack import AgentBrowser, FullStack, open_all_week
+from tests.conftest import ACCOUNT_SID, SUPPORT_NUMBER
+from tests.full_stack import AgentBrowser, FullStack, demo_stack
 from tests.rasa_stack import RASA_TOKEN, RasaStack
 from tests.test_assistant_with_rasa import MARIA
 
@@ -32,31 +32,11 @@ HAND_OFF_TIMEOUT = 30
 
 @pytest.fixture
 def stack(
-    redis_client: redis.Redis,
-    redis_url: str,
-    rasa_stack: RasaStack,
-    tmp_path: Path,
+    redis_client: redis.Redis, redis_url: str, rasa_stack: RasaStack, tmp_path: Path
 ) -> Iterator[FullStack]:
-    web_port, standin_port = free_port(), free_port()
-    env = {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
-        "RASA_URL": rasa_stack.url,
-        "RASA_TOKEN": RASA_TOKEN,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{standin_port}",
-        "OPERATOR_FILE": str(open_all_week(tmp_path)),
-        "SECRET_KEY": "end-to-end-test-key",
-        "PORT": str(web_port),
-    }
-    full = FullStack(env, web_port, standin_port, tmp_path)
-    try:
-        full.start()
+    # (redis_client: an empty database for each test.)
+    with demo_stack(redis_url, rasa_stack.url, RASA_TOKEN, tmp_path) as full:
         yield full
-    finally:
-        full.stop()
 
 
 @pytest.fixture
