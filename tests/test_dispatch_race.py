@@ -181,34 +181,8 @@ def test_two_rq_worker_processes_never_double_assign(
     jobs = Queue(DISPATCH_QUEUE, connection=redis_client)
     for _ in range(20):
         jobs.enqueue("app.jobs.dispatch_queue", "support")
-    env = os.environ | {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
-        "AGENTS_FILE": str(agents_file),
-        "TWILIO_API_BASE_URL": recording_twilio.url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-    }
-    rq = [Path(sys.executable).with_name("rq"), "worker", "--burst", "--url", redis_url]
-    rq += ["--worker-class", "app.worker.AppWorker", DISPATCH_QUEUE]
-    logs_out = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
-    workers = [
-        subprocess.Popen(
-            [*map(str, rq), "--name", f"race-{i}"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        for i, out in enumerate(logs_out)
-    ]
-    codes = [worker.wait(timeout=120) for worker in workers]
-    for out in logs_out:
-        out.close()
-    logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker-*.log")))
-    assert codes == [0, 0], logs
-    assert jobs.failed_job_registry.count == 0, logs
+    env = {"AGENTS_FILE": str(agents_file), "TWILIO_API_BASE_URL": recording_twilio.url}
+    run_two_workers(redis_url, env, tmp_path, jobs)
     check_pairs(recording_twilio.redirects, sids, queue_service, support)
 
 
@@ -342,23 +316,33 @@ def test_rq_worker_processes_put_callers_through_only_to_speakers_of_their_langu
     jobs = Queue(DISPATCH_QUEUE, connection=redis_client)
     for _ in range(20):
         jobs.enqueue("app.jobs.dispatch_queue", "support")
-    env = os.environ | {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
+    env = {
         "AGENTS_FILE": str(agents_file),
         "OPERATOR_FILE": str(operator_file),
         "QUEUES_FILE": str(queues_file),
         "TWILIO_API_BASE_URL": recording_twilio.url,
+    }
+    run_two_workers(redis_url, env, tmp_path, jobs)
+    check_language_pairs(recording_twilio.redirects, languages, directory, queue_service, queue)
+
+
+def run_two_workers(redis_url: str, env: dict[str, str], tmp_path: Path, jobs: Queue) -> None:
+    """Two real RQ worker processes drain the dispatch jobs at once (burst mode); both must
+    finish cleanly with no failed job."""
+    env = os.environ | {
+        "APP_ENV": "development",
+        "REDIS_URL": redis_url,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        **env,
     }
     rq = [Path(sys.executable).with_name("rq"), "worker", "--burst", "--url", redis_url]
     rq += ["--worker-class", "app.worker.AppWorker", DISPATCH_QUEUE]
     logs_out = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
     workers = [
         subprocess.Popen(
-            [*map(str, rq), "--name", f"race-languages-{i}"],
+            [*map(str, rq), "--name", f"race-{tmp_path.name}-{i}"],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,
@@ -372,4 +356,3 @@ def test_rq_worker_processes_put_callers_through_only_to_speakers_of_their_langu
     logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker-*.log")))
     assert codes == [0, 0], logs
     assert jobs.failed_job_registry.count == 0, logs
-    check_language_pairs(recording_twilio.redirects, languages, directory, queue_service, queue)
