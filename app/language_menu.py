@@ -17,7 +17,8 @@ from app.voice_reply import GoTo, Reply, Route, Say, Voice
 def options(config: OperatorConfig, queue: QueueSettings) -> tuple[Say, ...]:
     """Every option of `queue`'s menu, each in the voice of the language it offers."""
     return tuple(
-        _in_own_voice(config, code, config.language(code).prompts.language_option, key=key)
+        # The key as a number: a recorded language says it from its number clips.
+        _in_own_voice(config, code, config.language(code).prompts.language_option, key=int(key))
         for key, code in _keyed(queue)
     )
 
@@ -40,7 +41,7 @@ def switch_hint(ctx: CallContext) -> Say | None:
     line = ctx.lang.prompts.language_switch
     if not ctx.queue.multilingual or line is None:
         return None
-    return ctx.say(line, key=listening.LANGUAGE_KEY)
+    return ctx.say(line, key=int(listening.LANGUAGE_KEY))
 
 
 def _keyed(queue: QueueSettings) -> list[tuple[str, str]]:

@@ -164,6 +164,8 @@ def _value_clips(lang: LanguageSettings, value: object) -> list[Clip]:
             return _line_clips(lang, lang.day_names[weekday])
         case Line():
             return _line_clips(lang, value)
+    if isinstance(value, str) and value.isdecimal():
+        raise TypeError(f"{value!r} is a number written as text: pass it as an int")
     # Free text (a name) has no recording; the check at start keeps it out of recorded
     # lines, so this is a reason the operator has not named.
     log.warning("%r has no recording, left out", value)

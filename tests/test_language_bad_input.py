@@ -48,3 +48,16 @@ def test_odd_speech_gets_an_answer_in_the_calls_language_and_keeps_the_place(
         0,
         language,
     )
+
+
+def test_the_lao_option_of_the_menu_says_its_key_from_number_clips(
+    twilio: SimulatedTwilio,
+) -> None:
+    call = twilio.dial("+8562055512345", REGIONAL)
+    assert "ພາສາລາວ ກົດ ສອງ" in call.heard_since(0)  # "for Lao, press two"
+    assert "numbers/2.wav" in " ".join(call.clips)
+    call.press("2")
+    mark = len(call.heard)
+    call.stay_silent()  # past the greeting, into the wait loop
+    # The wait menu's way to another language: "press nine".
+    assert "ຖ້າຕ້ອງການປ່ຽນພາສາ ກົດ ເກົ້າ" in call.heard_since(mark)
