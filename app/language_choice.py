@@ -63,10 +63,19 @@ class LanguageChoice:
             return language_menu.offer(self.config, ctx)
         # Nothing chosen: the call keeps its language (the default for a first choice), and
         # nothing is remembered.
-        return self._serve_in(ctx, record, record.language, remember=False)
+        asked_for_a_person = digits == listening.PERSON_KEY
+        return self._serve_in(
+            ctx, record, record.language, remember=False, asked_for_a_person=asked_for_a_person
+        )
 
     def _serve_in(
-        self, ctx: CallContext, record: CallRecord, language: str, *, remember: bool
+        self,
+        ctx: CallContext,
+        record: CallRecord,
+        language: str,
+        *,
+        remember: bool,
+        asked_for_a_person: bool = False,
     ) -> Reply:
         first = record.announced_at is None  # not greeted yet: this was the first menu
         choice = self.queue_service.choose_language(ctx.queue, record.call_sid, language)
@@ -87,12 +96,24 @@ class LanguageChoice:
         )
         if first:
             return self.arrival.welcome(ctx, record, ahead, put_through=True)
-        if choice.outcome is LanguageOutcome.changed:
+        changed = choice.outcome is LanguageOutcome.changed
+        if changed:
             self.jobs.dispatch_soon(ctx.queue.name)
-        return self._changed(ctx, record, ahead)
+        return self._after_menu(
+            ctx, record, ahead, changed=changed, asked_for_a_person=asked_for_a_person
+        )
 
-    def _changed(self, ctx: CallContext, record: CallRecord, ahead: int) -> Reply:
-        """Mid-call: the new language says so, with the caller's place in its line."""
+    def _after_menu(
+        self,
+        ctx: CallContext,
+        record: CallRecord,
+        ahead: int,
+        *,
+        changed: bool,
+        asked_for_a_person: bool,
+    ) -> Reply:
+        """Mid-call: the caller's place in their line, after saying that the language changed
+        (only if it did) or that a person will take the call (0 at the menu)."""
         now = self.clock()
         snapshot = self.queue_service.snapshot(ctx.queue)
         wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language)
@@ -105,8 +126,10 @@ class LanguageChoice:
             speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),
             speech.wait_sentence(ctx.lang, ctx.language, wait),
         ]
-        if ctx.lang.prompts.language_switched is not None:
+        if changed and ctx.lang.prompts.language_switched is not None:
             sentences.insert(0, ctx.say(ctx.lang.prompts.language_switched))
+        if asked_for_a_person:
+            sentences.insert(0, ctx.say(ctx.lang.prompts.person_requested))
         return ctx.reply(*sentences, GoTo(Route.wait))
 
     def _note(self, record: CallRecord, digits: str, language: str) -> None:

@@ -8,6 +8,7 @@ its views under the same paths.
 
 from __future__ import annotations
 
+import logging
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -34,6 +35,8 @@ from app.voice_reply import (
     TryAgain,
     Voice,
 )
+
+log = logging.getLogger(__name__)
 
 _PATHS = {
     Route.incoming: "/voice/incoming",
@@ -106,6 +109,11 @@ def _sound(target: VoiceResponse | Gather, step: Sound, voice: Voice | None) -> 
             _played(target, text, clips)
         case Say(text=text, voice=own_voice):
             spoken = (own_voice or _required(voice)).settings
+            if spoken.voice is None:
+                # A recorded language with nothing recorded to play for this sentence (an
+                # operator's name with no recording): silence, never a <Say> that fails.
+                log.warning("nothing recorded to play for %r: left out", text)
+                return
             target.say(text, voice=spoken.voice, language=spoken.say_language)
         case Play(url=recording):
             target.play(recording)

@@ -229,6 +229,26 @@ def test_silence_at_the_menu_mid_call_keeps_the_language(
     call.stay_silent()
     assert ml.calls.get(call.sid).language == ZH
     assert ml.queue.position(queue(ml), call.sid).language == ZH
+    # Nothing changed, so nothing says it did.
+    switched = ml.config.language(ZH).prompts.language_switched
+    assert switched is not None and switched.text not in call.heard_since(0)
+
+
+def test_zero_at_the_menu_mid_call_says_a_person_will_take_the_call(
+    caller: SimulatedTwilio, ml: Services
+) -> None:
+    call = caller.dial(SOMSAK, SUPPORT_NUMBER)
+    call.press("2")
+    call.stay_silent()
+    call.press("9")
+    mark = len(call.heard)
+    call.press("0")
+    heard = call.heard_since(mark)
+    prompts = ml.config.language(TH).prompts
+    assert prompts.person_requested.text in heard
+    assert prompts.language_switched is not None
+    assert prompts.language_switched.text not in heard
+    assert ml.calls.get(call.sid).wants_agent
 
 
 def test_a_call_back_within_grace_keeps_its_language_and_place(
