@@ -5,6 +5,7 @@ app: `app.worker`)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import redis
@@ -36,6 +37,8 @@ from app.wait_accuracy import WaitAccuracy
 from app.wait_loop import WaitLoop
 
 _EXTENSION = "queue_assistant"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,28 @@ def connect_redis(url: str) -> redis.Redis:
     )
 
 
+def reconcile_queues(settings: Settings, config: OperatorConfig, clock: Clock) -> set[str]:
+    """Bring each queue's keys in line with the languages queues.yml gives it now (a language
+    removed or added since the last start, callers and agents from before languages), on a
+    connection of its own closed when done. Returns the queues reconciled: with Redis down
+    the process still starts, and the others are reconciled on their first use."""
+    done: set[str] = set()
+    client = connect_redis(settings.redis_url)
+    try:
+        service = QueueService(client, clock=clock)
+        for queue in config.queues.queues:
+            service.reconcile(queue)
+            done.add(queue.name)
+    except redis.RedisError as exc:
+        log.warning("queues not reconciled at start (Redis: %s): done on first use", exc)
+    finally:
+        client.close()
+    return done
+
+
 def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> Services:
     client = connect_redis(settings.redis_url)
-    queue = QueueService(client, clock=clock)
+    queue = QueueService(client, clock=clock, reconciled=reconcile_queues(settings, config, clock))
     calls = CallStore(client)
     assistant_settings = config.operator.assistant
     dialogue = RasaClient(

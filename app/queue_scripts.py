@@ -108,6 +108,17 @@ class AgentStateReply(NamedTuple):
     state: str
 
 
+class ReconcileReply(NamedTuple):
+    """reconcile.lua: {outcome, moved, placed, removed, agents, unknown}"""
+
+    outcome: str  # 'done' | 'stale' (call again with `unknown` among the retired languages)
+    moved: int  # callers moved from a retired language into the default
+    placed: int  # callers without a language given the default or put with those choosing
+    removed: int  # tickets or set entries that had no place where they were
+    agents: int  # agents given the default language or whose idle entries were put right
+    unknown: str  # comma-separated codes in use that were not passed as retired
+
+
 class AgentReply(NamedTuple):
     """agent.lua: the agent's JSON record"""
 
@@ -130,6 +141,7 @@ SCRIPT_NAMES = (
     "snapshot",
     "agent_state",
     "agent",
+    "reconcile",
 )
 
 

@@ -8,8 +8,9 @@ rules are tested by moving the clock, never by sleeping.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,11 +30,13 @@ from app.queue_scripts import (
     PositionReply,
     QueueScripts,
     R,
+    ReconcileReply,
     RequeueFrontReply,
     ScriptArg,
     SnapshotReply,
     TakeSlotReply,
 )
+from app.redis_text import text
 from app.settings import QUEUE_DIR, QueueSettings
 
 _KEY_NAMES = (
@@ -51,19 +54,35 @@ _KEY_NAMES = (
     "agents",
     "idle",
     "undecided",
+    "served_languages",
 )
 # Each language the queue serves has these keys too (queue/_common.lua).
 _LANGUAGE_KEY_NAMES = ("line", "ready", "switched", "idle")
+# reconcile.lua answers 'stale' when a language came into use between reading the served
+# languages and running it (another process with an older queues.yml): read and run again.
+_RECONCILE_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
+
+
+def _tag(queue: QueueSettings) -> str:
+    return f"cq:{{{queue.name}}}"
+
+
+def language_keys(queue: QueueSettings, languages: Sequence[str]) -> list[str]:
+    """The four keys of each of `languages` in this queue, in that order."""
+    return [f"{_tag(queue)}:{name}:{code}" for code in languages for name in _LANGUAGE_KEY_NAMES]
 
 
 def queue_keys(queue: QueueSettings) -> list[str]:
     """The keys of one queue, in the order the scripts expect, all with one hash tag: the
     queue's own, then each language's, in the order of `queue.languages`."""
-    tag = f"cq:{{{queue.name}}}"
-    keys = [f"{tag}:{name}" for name in _KEY_NAMES]
-    for language in queue.languages:
-        keys += [f"{tag}:{name}:{language}" for name in _LANGUAGE_KEY_NAMES]
-    return keys
+    return [f"{_tag(queue)}:{name}" for name in _KEY_NAMES] + language_keys(queue, queue.languages)
+
+
+def served_languages_key(queue: QueueSettings) -> str:
+    """The set of every language the queue has served (reconcile.lua keeps it)."""
+    return f"{_tag(queue)}:served_languages"
 
 
 def languages_arg(queue: QueueSettings) -> str:
@@ -169,6 +188,21 @@ class LanguageLine:
 
 
 @dataclass(frozen=True)
+class Reconciled:
+    """What `QueueService.reconcile` put right (all zero when nothing needed doing)."""
+
+    retired: tuple[str, ...]  # languages the queue served before and serves no more
+    moved: int  # callers moved from a retired language into the default
+    placed: int  # callers without a language given the default or put with those choosing
+    removed: int  # tickets or set entries that had no place where they were
+    agents: int  # agents given the default language, or whose idle entries were put right
+
+    @property
+    def changed(self) -> bool:
+        return any((self.moved, self.placed, self.removed, self.agents))
+
+
+@dataclass(frozen=True)
 class QueueSnapshot:
     line_length: int  # everyone counted as ahead of a new caller
     ready: int  # waiting and connected
@@ -200,12 +234,59 @@ class QueueService:
         client: redis.Redis,
         clock: Clock = time.time,
         script_dir: Path = QUEUE_DIR,
+        reconciled: Iterable[str] = (),
     ) -> None:
+        """`reconciled`: the queues this process has reconciled already (at start); any
+        other is reconciled on its first use."""
+        self._client = client
         self._clock = clock
         self._scripts = QueueScripts(client, script_dir)
+        self._reconciled: set[str] = set(reconciled)
 
     def _run(self, script: str, reply: type[R], queue: QueueSettings, *args: ScriptArg) -> R:
+        self._reconcile_once(queue)
         return self._scripts.run(script, reply, queue_keys(queue), [*args, languages_arg(queue)])
+
+    def _reconcile_once(self, queue: QueueSettings) -> None:
+        # Normally done when the services are built; if Redis was down then, on first use.
+        if queue.name not in self._reconciled:
+            self.reconcile(queue)
+
+    def reconcile(self, queue: QueueSettings) -> Reconciled:
+        """Bring the queue's keys in line with the languages it serves now (queue/
+        reconcile.lua): callers of a language no longer served move into the default,
+        callers and agents from before queues had languages get one, and entries left
+        behind while a language was not served go. Nobody's count of people ahead rises.
+        Idempotent; run once per queue when a process starts."""
+        served = {text(code) for code in self._client.smembers(served_languages_key(queue))}
+        retired = sorted(served - set(queue.languages))
+        for _ in range(_RECONCILE_ATTEMPTS):
+            reply = self._scripts.run(
+                "reconcile",
+                ReconcileReply,
+                queue_keys(queue) + language_keys(queue, retired),
+                [",".join(retired), languages_arg(queue)],
+            )
+            if reply.outcome == "done":
+                break
+            retired += [code for code in reply.unknown.split(",") if code not in retired]
+        else:
+            raise RuntimeError(f"queue {queue.name}: languages kept changing while reconciling")
+        self._reconciled.add(queue.name)
+        done = Reconciled(tuple(retired), reply.moved, reply.placed, reply.removed, reply.agents)
+        if done.changed:
+            log.info(
+                "queue %s reconciled with its languages %s: %s", queue.name, queue.languages, done
+            )
+        return done
+
+    def _in_a_retired_language(self, queue: QueueSettings, language: str) -> bool:
+        """A call in a language the queue no longer serves (put there by a process still
+        running with the older queues.yml): reconciled at once, so it is served."""
+        if not language or language in queue.languages:
+            return False
+        self.reconcile(queue)
+        return True
 
     def _now(self) -> float:
         return round(self._clock(), 3)
@@ -242,6 +323,8 @@ class QueueService:
             "1" if allow_new else "0",
             language or "",
         )
+        if self._in_a_retired_language(queue, reply.language):
+            return self.take_slot(queue, call_sid, caller, allow_new=allow_new, language=language)
         return Slot(
             ticket=reply.ticket,
             people_ahead=reply.people_ahead,
@@ -264,6 +347,8 @@ class QueueService:
     def position(self, queue: QueueSettings, call_sid: str) -> Position:
         """People ahead (never counting the caller) and the length of the line."""
         reply = self._run("position", PositionReply, queue, call_sid, self._now())
+        if self._in_a_retired_language(queue, reply.language):
+            reply = self._run("position", PositionReply, queue, call_sid, self._now())
         state = CallState(reply.state)
         known = state is not CallState.unknown
         return Position(
@@ -290,10 +375,12 @@ class QueueService:
 
     def dispatch(self, queue: QueueSettings, lease_seconds: int) -> Offer | None:
         """Pair the earliest ready caller whose language an available agent speaks with the
-        longest-idle available agent who speaks it, in one step, and lease the caller to
-        that agent. None when no such pair exists. A lease not settled by `connect`,
+        longest-idle available agent who speaks it (passing over one who is the only free
+        speaker of another language with a caller ready), in one step, and lease the caller
+        to that agent. None when no such pair exists. A lease not settled by `connect`,
         `requeue_front` or `end_call` lapses: the caller goes back to the front and the
         agent is marked away."""
+        self._reconcile_once(queue)
         reply = self._scripts.run_optional(
             "dispatch",
             DispatchReply,

@@ -21,6 +21,8 @@ local K_IDLE       = KEYS[13] -- zset agent id -> idle since: the available agen
                               --   idle first
 local K_UNDECIDED  = KEYS[14] -- zset ticket -> ticket: in the line without a language yet
                               --   (the language menu): ahead of later callers of every language
+local K_SERVED     = KEYS[15] -- set of language codes the queue serves or has served (kept by
+                              --   reconcile.lua, so a language removed later is still found)
 -- Then four keys per language of the queue, in the order of the languages given as the
 -- last ARGV of every script (comma-separated codes, the queue's default first):
 --   line     zset ticket -> ticket: who counts as ahead in this language (waiting, offered,
@@ -34,7 +36,7 @@ local LANG_KEYS = {}
 do
   local i = 0
   for code in string.gmatch(ARGV[#ARGV], '[^,]+') do
-    local base = 14 + 4 * i
+    local base = 15 + 4 * i
     LANGS[#LANGS + 1] = code
     LANG_KEYS[code] = {
       line = KEYS[base + 1], ready = KEYS[base + 2],
@@ -47,11 +49,14 @@ end
 local HANDLED_KEEP = 500
 local ENDED_KEEP_SECONDS = 86400
 
--- The keys of a ticket's language. A language the queue no longer serves (the operator
--- removed it while callers waited in it) is served as the default.
+-- The keys of a ticket's language; nil while the caller has not chosen one. A language the
+-- queue no longer serves (the operator removed it while callers waited in it) has no keys
+-- here either: such a caller keeps their place in the line and counts everyone ahead of
+-- them, but is offered to nobody until reconcile.lua moves them into the default language
+-- (the app runs it when it starts, and when it meets such a caller).
 local function lang_keys(language)
   if not language or language == '' then return nil end
-  return LANG_KEYS[language] or LANG_KEYS[LANGS[1]]
+  return LANG_KEYS[language]
 end
 
 -- A stamp from the ticket counter: orders every joining of a language's line (arrivals
@@ -80,6 +85,11 @@ local function leave_language(ticket, rec)
     redis.call('ZREM', keys.switched, ticket)
   else
     redis.call('ZREM', K_UNDECIDED, ticket)
+    -- An undecided caller put there by reconcile.lua is marked in every language's switched
+    -- set (callers who never counted them still do not).
+    for _, code in ipairs(LANGS) do
+      redis.call('ZREM', LANG_KEYS[code].switched, ticket)
+    end
   end
 end
 

@@ -26,6 +26,9 @@ local first = not rec.language or rec.language == ''
 -- offer settles first (connect, no answer, or the lease lapsing) and the change applies
 -- to where the caller then is.
 local was_ready = redis.call('ZSCORE', K_READY, ticket) ~= false
+-- A caller made undecided by reconcile.lua was not counted by the callers of this language
+-- who were already waiting then (see there): after the choice they still are not.
+local uncounted_since = first and redis.call('ZSCORE', LANG_KEYS[language].switched, ticket)
 leave_language(ticket, rec)
 set_ready(ticket, rec, false)
 rec.language = language
@@ -34,6 +37,8 @@ save_ticket(ticket, rec)
 join_line(ticket, rec)
 if not first then
   redis.call('ZADD', LANG_KEYS[language].switched, rec.joined_stamp, ticket)
+elseif uncounted_since then
+  redis.call('ZADD', LANG_KEYS[language].switched, uncounted_since, ticket)
 end
 if was_ready then
   set_ready(ticket, rec, true)

@@ -1,32 +1,90 @@
 -- Hand a waiting caller to an agent who speaks their language: the earliest ready caller
 -- whose language some available agent speaks goes to the longest-idle available agent who
--- speaks it. Both are taken in one step, so two workers can never give one caller to two
--- agents, nor one agent two callers; within a language callers go strictly by arrival. The
--- caller is leased to the agent; the lease is settled by connect (answered), requeue_front
--- (no answer) or end_call (the caller hung up), and lapses back to the front on its own.
+-- speaks it, passing over one who is the only available speaker of another language with
+-- a caller ready (so a bilingual agent does not leave a caller only they can serve waiting
+-- while a colleague sits idle); with nobody else, the longest-idle speaker takes the call.
+-- Both are taken in one step, so two workers can never give one caller to two agents, nor
+-- one agent two callers; within a language callers go strictly by arrival. The caller is
+-- leased to the agent; the lease is settled by connect (answered), requeue_front (no
+-- answer) or end_call (the caller hung up), and lapses back to the front on its own.
 -- Held tickets and undecided callers are never offered; an offered caller still counts as
--- ahead of later callers until connected.
+-- ahead of later callers until connected. A ready entry without a waiting caller of that
+-- language behind it, or an idle entry whose agent is not available to speak it, is
+-- dropped on the way (reconcile.lua puts such sets right as a whole).
 -- ARGV: now, lease_seconds, languages
 -- Returns: {agent_id, call_sid, ticket, joined_at, language} or nil when no waiting caller
 --   has an available agent who speaks their language
 local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_due(now)
-local head, language, agent
-for _, code in ipairs(LANGS) do
+
+-- The first caller in this language's ready set who can be offered, and their record.
+local function ready_head(code)
   local keys = LANG_KEYS[code]
-  local first = redis.call('ZRANGE', keys.ready, 0, 0)[1]
-  if first and (not head or tonumber(first) < tonumber(head)) then
-    local speaker = redis.call('ZRANGE', keys.idle, 0, 0)[1]
-    if speaker then
-      head, language, agent = first, code, speaker
+  while true do
+    local first = redis.call('ZRANGE', keys.ready, 0, 0)[1]
+    if not first then return nil end
+    local rec = load_ticket(first)
+    if rec and rec.state == 'waiting' and rec.language == code then
+      return first, rec
     end
+    redis.call('ZREM', keys.ready, first)
+    if not rec then
+      -- No ticket behind it: it holds no place anywhere.
+      forget_ticket(first, nil)
+      redis.call('ZREM', keys.line, first)
+      redis.call('ZREM', keys.switched, first)
+    end
+  end
+end
+
+-- Up to `limit` available agents who speak this language, longest idle first.
+local function idle_speakers(code, limit)
+  local keys = LANG_KEYS[code]
+  local found = {}
+  for _, agent in ipairs(redis.call('ZRANGE', keys.idle, 0, -1)) do
+    local rec = load_agent(agent)
+    if rec.state == 'available' and speaks(rec, code) then
+      found[#found + 1] = agent
+      if limit and #found >= limit then break end
+    else
+      redis.call('ZREM', keys.idle, agent)
+    end
+  end
+  return found
+end
+
+local heads = {}
+local head, rec, language
+for _, code in ipairs(LANGS) do
+  local first, first_rec = ready_head(code)
+  heads[code] = first
+  if first and (not head or tonumber(first) < tonumber(head))
+      and #idle_speakers(code, 1) > 0 then
+    head, rec, language = first, first_rec, code
   end
 end
 if not head then
   return nil
 end
+
+-- Agents who are the only one free for another language's waiting caller.
+local needed = {}
+for _, code in ipairs(LANGS) do
+  if code ~= language and heads[code] then
+    local speakers = idle_speakers(code, 2)
+    if #speakers == 1 then needed[speakers[1]] = true end
+  end
+end
+local speakers = idle_speakers(language)
+local agent = speakers[1]
+for _, candidate in ipairs(speakers) do
+  if not needed[candidate] then
+    agent = candidate
+    break
+  end
+end
+
 local agent_rec = load_agent(agent)
-local rec = load_ticket(head)
 set_ready(head, rec, false)
 rec.state = 'offered'
 rec.offered_to = agent

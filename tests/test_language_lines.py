@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+import redis
 
 from app.queue_service import (
     AgentState,
@@ -308,3 +309,44 @@ def test_people_ahead_never_goes_up_with_choices_and_changes_of_language(
             previous = last_heard.get(sid)
             assert previous is None or count <= previous, (step, sid)
             last_heard[sid] = count
+
+
+def test_dispatch_skips_a_ready_entry_without_a_ticket_and_an_idle_agent_who_is_busy(
+    queue_service: QueueService, asia: QueueSettings, redis_client: redis.Redis
+) -> None:
+    first = arrive(queue_service, asia, 0, LO)
+    available(queue_service, asia, "noy", LO)
+    assert queue_service.dispatch(asia, 30).call_sid == first
+    assert queue_service.connect(asia, first, "noy") is not None
+    # As left behind by a language removed and added back while this process ran.
+    redis_client.zadd(f"cq:{{asia}}:ready:{LO}", {"0": 0})
+    redis_client.zadd(f"cq:{{asia}}:line:{LO}", {"0": 0})
+    redis_client.zadd(f"cq:{{asia}}:idle:{LO}", {"noy": 1})
+    waiting = arrive(queue_service, asia, 1, LO)
+    assert queue_service.dispatch(asia, 30) is None  # no error, and not to Noy on her call
+    assert ahead(queue_service, asia, waiting) == 0  # the entry without a ticket went
+    available(queue_service, asia, "kham", LO)
+    offer = queue_service.dispatch(asia, 30)
+    assert offer is not None and (offer.call_sid, offer.agent_id) == (waiting, "kham")
+
+
+def test_a_bilingual_agent_is_kept_for_the_caller_only_they_can_serve(
+    queue_service: QueueService, asia: QueueSettings, clock
+) -> None:
+    thai = arrive(queue_service, asia, 0, TH)
+    lao = arrive(queue_service, asia, 1, LO)
+    available(queue_service, asia, "noy", TH, LO)  # longest idle, the only Lao speaker
+    clock.advance(10)
+    available(queue_service, asia, "malee", TH)
+    offers = [queue_service.dispatch(asia, 30) for _ in range(2)]
+    assert [(o.call_sid, o.agent_id) for o in offers if o] == [(thai, "malee"), (lao, "noy")]
+
+
+def test_with_no_one_else_free_the_bilingual_agent_takes_the_earlier_caller(
+    queue_service: QueueService, asia: QueueSettings
+) -> None:
+    thai = arrive(queue_service, asia, 0, TH)
+    arrive(queue_service, asia, 1, LO)
+    available(queue_service, asia, "noy", TH, LO)
+    offer = queue_service.dispatch(asia, 30)
+    assert offer is not None and (offer.call_sid, offer.agent_id) == (thai, "noy")
