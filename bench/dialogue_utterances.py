@@ -50,11 +50,14 @@ def nlu_examples(directory: Path = NLU_DIR) -> dict[str, list[str]]:
     return examples
 
 
-def opening_utterances(count: int, human_words: list[str], seed: int = SEED) -> list[str]:
-    """`count` utterances, as evenly spread over OPENING_INTENTS as `count` allows, shuffled
-    with a fixed seed so every run says the same things in the same order."""
+def opening_utterances(
+    count: int, human_words: list[str], seed: int = SEED, language: str = "en-US"
+) -> list[str]:
+    """`count` utterances in `language` (its folder of nlu_data), as evenly spread over
+    OPENING_INTENTS as `count` allows, shuffled with a fixed seed so every run says the same
+    things in the same order."""
     rng = random.Random(seed)
-    examples = nlu_examples()
+    examples = nlu_examples(NLU_DIR / language)
     missing = [intent for intent in OPENING_INTENTS if intent not in examples]
     if missing:
         raise RuntimeError(f"no NLU examples for {missing} in {NLU_DIR}")
