@@ -2,8 +2,7 @@
 
 The `language` slot picks each response's variation (domain.yml). It follows the web app's
 `call.language`, sent with every message, so a caller who switches language mid-call hears
-the next reply in the new one: the slot's custom mapping names `action_follow_call_language`,
-which Rasa runs after every user message.
+the next reply in the new one (multilingual/call_language.py sets it, inside Rasa).
 """
 
 from __future__ import annotations

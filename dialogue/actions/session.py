@@ -1,6 +1,6 @@
-"""Session start and the call's language: carry slots over (Rasa's default), and keep the
-`language` slot on the language the app says the call is in, from the first message on and
-after any switch mid-call (the app sends `call.language` with every message)."""
+"""Session start: carry slots over (Rasa's default) and take the call's language from the
+metadata of the first message. Later messages keep the `language` slot on the call's
+language through the NLU pipeline (multilingual/call_language.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.call_facts import call_facts
 from actions.languages import call_language
 
 SESSION_METADATA_SLOT = "session_started_metadata"
@@ -38,20 +37,3 @@ class ActionSessionStart(Action):
             SlotSet("language", call_language(language)),
             ActionExecuted("action_listen"),
         ]
-
-
-class ActionFollowCallLanguage(Action):
-    """Run by Rasa after every user message (the `language` slot's custom mapping names it),
-    before the reply is chosen: the reply is in the language the call is in now."""
-
-    def name(self) -> str:
-        return "action_follow_call_language"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        said = call_facts(tracker).get("language")
-        if said is None:
-            return []  # no call facts (a test message, say): keep the language
-        language = call_language(said)
-        return [] if language == tracker.get_slot("language") else [SlotSet("language", language)]
