@@ -2,7 +2,7 @@
 intents a caller opens with (why they call, and "how long"), the same few of each intent.
 
 Examples that ask for a person are left out: the app answers those itself, without Rasa
-(conversation.wants_a_person), so they would not measure a dialogue turn.
+(app.person_request.asks_for_a_person), so they would not measure a dialogue turn.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from app.conversation import wants_a_person
+from app.person_request import asks_for_a_person
 from app.settings import REPO_ROOT
 
 NLU_DIR = REPO_ROOT / "nlu_data"
@@ -64,7 +64,7 @@ def opening_utterances(
     chosen: list[str] = []
     for position, intent in enumerate(OPENING_INTENTS):
         share = count // len(OPENING_INTENTS) + (position < count % len(OPENING_INTENTS))
-        candidates = [t for t in examples[intent] if not wants_a_person(t, human_words)]
+        candidates = [t for t in examples[intent] if not asks_for_a_person(t, human_words)]
         chosen += rng.sample(candidates, min(share, len(candidates)))
     rng.shuffle(chosen)
     return chosen
