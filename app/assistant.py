@@ -73,6 +73,12 @@ class AssistantResponse:
     custom: list[dict[str, Any]] = field(default_factory=list)
 
 
+def caller_message(text: str) -> str:
+    """What the dialogue is sent for a caller's words: plain text, secrets said aloud taken
+    out (app/redaction.py). scripts/nlu-parse sends operators' phrasing the same way."""
+    return redact_secrets(as_caller_text(text))
+
+
 def verification_message(outcome: str, method: str) -> str:
     """The message the app sends Rasa after checking a secret (Rasa's /intent{...} form)."""
     entities = json.dumps({"verification": outcome, "verification_method": method})
@@ -106,7 +112,7 @@ class Assistant:
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
         if not from_app:
             # Secrets said aloud never reach Rasa (app/redaction.py).
-            message = redact_secrets(as_caller_text(message))
+            message = caller_message(message)
         told_first = self._untold_keypad_reason(record)
         try:
             turn = self.client.turn(

@@ -36,6 +36,17 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Understanding:
+    """What the dialogue's NLU made of one utterance (`POST /model/parse`)."""
+
+    intent: str | None
+    confidence: float
+    entities: list[dict[str, Any]]
+    # The text as the model saw it: digits in ASCII, Chinese in Simplified characters.
+    normalized_text: str
+
+
+@dataclass(frozen=True)
 class DialogueTurn:
     replies: list[Reply]
     slots: dict[str, Any]
@@ -158,6 +169,29 @@ class RasaClient:
             self._slots.release()
         self.breaker.succeeded()
         return turn
+
+    def understand(self, text: str, timeout: float = 10.0) -> Understanding:
+        """The intent and entities of `text` through the running model, outside any
+        conversation (no tracker is touched): operators' check of phrasing. Errors are
+        requests' own (ConnectionError, HTTPError), for the caller to explain."""
+        response = self._session.post(
+            f"{self._base}/model/parse",
+            params={"token": self._token},
+            json={"text": text},
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        parsed: dict[str, Any] = response.json()
+        intent = parsed.get("intent") or {}
+        return Understanding(
+            intent=intent.get("name"),
+            confidence=float(intent.get("confidence") or 0.0),
+            entities=[
+                {"entity": e.get("entity"), "value": e.get("value")}
+                for e in parsed.get("entities") or []
+            ],
+            normalized_text=str(parsed.get("text") or ""),
+        )
 
     def is_up(self, timeout: float = 1.0) -> bool:
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from app.settings import QUEUE_DIR, load_operator_config
+from bench.dialogue_languages import LanguagesResult, measure_languages
 from bench.dialogue_latency import FIRST, LatencyResult, measure_latency
 from bench.dialogue_nlu import NluResult, evaluate
 from bench.dialogue_report import RunInfo, render
@@ -49,8 +50,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--in-flight", type=int, default=4, help="callers at once in the burst phase (1: skip)"
     )
+    parser.add_argument(
+        "--language-turns",
+        type=int,
+        default=30,
+        help="first turns per language through Rasa REST, for latency by language (0: skip)",
+    )
     parser.add_argument("--skip-latency", action="store_true", help="intent accuracy only")
     parser.add_argument("--skip-nlu", action="store_true", help="turn latency only")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="also cross-validate with this many folds (each trains a model: minutes each)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "dialogue-report.md")
     return parser.parse_args(argv)
 
@@ -87,24 +100,30 @@ def _versions(venv: Path) -> str:
     )
 
 
-def _latency(args: argparse.Namespace, log_dir: Path, venv: Path, model: Path) -> LatencyResult:
+def _latency(
+    args: argparse.Namespace, log_dir: Path, venv: Path, model: Path
+) -> tuple[LatencyResult, LanguagesResult | None]:
     config = load_operator_config(QUEUE_DIR / "operator.yml", QUEUE_DIR / "queues.yml")
     queue = config.queue_named(config.queues.default_queue)
-    utterances = opening_utterances(
-        args.utterances, config.language(queue.default_language).human_words
-    )
+    human_words = config.language(queue.default_language).human_words
+    utterances = opening_utterances(args.utterances, human_words)
     with (
         tempfile.TemporaryDirectory(prefix="bench-dialogue-") as tmp,
         dialogue_stack(Path(tmp), log_dir, venv, model) as stack,
     ):
-        return measure_latency(
+        latency = measure_latency(
             stack, queue.numbers[0], queue.default_language, utterances, args.repeat, args.in_flight
         )
+        languages = None
+        if args.language_turns > 0:
+            progress("   turn latency by language (Rasa REST), then the processes' memory")
+            languages = measure_languages(stack, args.language_turns, human_words)
+        return latency, languages
 
 
-def _nlu(venv: Path, log_dir: Path) -> NluResult:
+def _nlu(venv: Path, log_dir: Path, folds: int) -> NluResult:
     with tempfile.TemporaryDirectory(prefix="bench-dialogue-nlu-") as tmp:
-        return evaluate(venv, CONFIG, Path(tmp), log_dir)
+        return evaluate(venv, CONFIG, Path(tmp), log_dir, folds)
 
 
 def _finite(value: float) -> float | None:
@@ -136,14 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     model = Path(script_output("rasa-train"))  # cached: trains only if the dialogue changed
     progress(f"Rasa venv {venv}; model {model.name}")
 
-    latency = None
+    latency, languages = None, None
     if not args.skip_latency:
         progress("1/2 turn latency: app vs Rasa REST vs Rasa twilio_voice")
-        latency = _latency(args, log_dir, venv, model)
+        latency, languages = _latency(args, log_dir, venv, model)
     nlu = None
     if not args.skip_nlu:
         progress("2/2 intent accuracy on held-out NLU data")
-        nlu = _nlu(venv, log_dir)
+        nlu = _nlu(venv, log_dir, args.folds)
 
     info = RunInfo(
         started=started_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -155,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         web_size=f"WEB_WORKERS={os.environ.get('WEB_WORKERS', '2')}, "
         f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')}",
     )
-    report = render(info, latency, nlu)
+    report = render(info, latency, nlu, languages)
     args.output.write_text(report, encoding="utf-8")
     if latency is not None:
         # Every timed turn, for a second look without running again.

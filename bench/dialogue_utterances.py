@@ -2,7 +2,7 @@
 intents a caller opens with (why they call, and "how long"), the same few of each intent.
 
 Examples that ask for a person are left out: the app answers those itself, without Rasa
-(conversation.wants_a_person), so they would not measure a dialogue turn.
+(app.person_request.asks_for_a_person), so they would not measure a dialogue turn.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from app.conversation import wants_a_person
+from app.person_request import asks_for_a_person
 from app.settings import REPO_ROOT
 
 NLU_DIR = REPO_ROOT / "nlu_data"
@@ -50,18 +50,21 @@ def nlu_examples(directory: Path = NLU_DIR) -> dict[str, list[str]]:
     return examples
 
 
-def opening_utterances(count: int, human_words: list[str], seed: int = SEED) -> list[str]:
-    """`count` utterances, as evenly spread over OPENING_INTENTS as `count` allows, shuffled
-    with a fixed seed so every run says the same things in the same order."""
+def opening_utterances(
+    count: int, human_words: list[str], seed: int = SEED, language: str = "en-US"
+) -> list[str]:
+    """`count` utterances in `language` (its folder of nlu_data), as evenly spread over
+    OPENING_INTENTS as `count` allows, shuffled with a fixed seed so every run says the same
+    things in the same order."""
     rng = random.Random(seed)
-    examples = nlu_examples()
+    examples = nlu_examples(NLU_DIR / language)
     missing = [intent for intent in OPENING_INTENTS if intent not in examples]
     if missing:
         raise RuntimeError(f"no NLU examples for {missing} in {NLU_DIR}")
     chosen: list[str] = []
     for position, intent in enumerate(OPENING_INTENTS):
         share = count // len(OPENING_INTENTS) + (position < count % len(OPENING_INTENTS))
-        candidates = [t for t in examples[intent] if not wants_a_person(t, human_words)]
+        candidates = [t for t in examples[intent] if not asks_for_a_person(t, human_words)]
         chosen += rng.sample(candidates, min(share, len(candidates)))
     rng.shuffle(chosen)
     return chosen

@@ -2,7 +2,7 @@
 
 The verification form keeps the longer of the digits in the entity and the digits in the
 whole message, then wants 6 to 12 of them: a stray digit is a wrong account number, not just
-noise. The phrasings below are the ones in `nlu_data/intents/verification.yml` and what a
+noise. The phrasings below are the ones in `nlu_data/en-US/verification.yml` and what a
 recogniser makes of them.
 
 The module is imported as `dialogue.actions...` (the action server imports it as

@@ -23,6 +23,7 @@ from actions.dates import (
     speak_date,
     today_for_customer,
 )
+from actions.languages import call_language
 from actions.summary import slot_sets
 
 OPTION_COUNT = 3
@@ -71,16 +72,16 @@ class ActionShowAppointment(Action):
             dispatcher.utter_message(response="utter_no_appointment")
             dispatcher.utter_message(response="utter_keep_place")
             return slot_sets(tracker, resolved=False)
-        language = tracker.get_slot("language") or "en-US"
+        language = call_language(tracker.get_slot("language"))
         booked = date.fromisoformat(appointment.date)
         options = [
             d.isoformat() for d in next_weekdays(today, OPTION_COUNT, exclude=frozenset({booked}))
         ]
         dispatcher.utter_message(
             response="utter_current_appointment",
-            appointment_kind=appointment.kind,
+            appointment_kind=appointment.kind.in_language(language),
             appointment_day=speak_date(booked, language),
-            appointment_window=appointment.window,
+            appointment_window=appointment.window.in_language(language),
         )
         dispatcher.utter_message(
             response="utter_offer_dates", **option_variables(options, language)
@@ -105,7 +106,7 @@ class ActionOfferAppointmentDates(Action):
         if not options:
             dispatcher.utter_message(response="utter_no_appointment_in_progress")
             return []
-        language = tracker.get_slot("language") or "en-US"
+        language = call_language(tracker.get_slot("language"))
         dispatcher.utter_message(
             response="utter_offer_dates_again", **option_variables(options, language)
         )
@@ -125,14 +126,14 @@ class ActionPickAppointmentDate(Action):
         if not options:
             dispatcher.utter_message(response="utter_no_appointment_in_progress")
             return []
-        language = tracker.get_slot("language") or "en-US"
+        language = call_language(tracker.get_slot("language"))
         said = " ".join(
             [str(v) for v in tracker.get_latest_entity_values("date")]
             + [tracker.latest_message.get("text") or ""]
         )
         today = today_for_customer()
         offered = [date.fromisoformat(d) for d in options]
-        chosen, named_a_day = pick_offered_day(said, offered, today)
+        chosen, named_a_day = pick_offered_day(said, offered, today, language)
         if chosen is None:
             response = "utter_date_not_offered" if named_a_day else "utter_date_not_understood"
             dispatcher.utter_message(response=response, **option_variables(options, language))
@@ -144,7 +145,7 @@ class ActionPickAppointmentDate(Action):
         dispatcher.utter_message(
             response="utter_confirm_new_date",
             new_day=speak_date(chosen, language),
-            appointment_window=appointment.window if appointment else "",
+            appointment_window=appointment.window.in_language(language) if appointment else "",
         )
         return [SlotSet("appointment_candidate", chosen.isoformat())]
 
@@ -168,12 +169,12 @@ class ActionRescheduleAppointment(Action):
         except (StoreError, LookupError):
             dispatcher.utter_message(response="utter_appointment_move_failed")
             return slot_sets(tracker, resolved=False)
-        language = tracker.get_slot("language") or "en-US"
+        language = call_language(tracker.get_slot("language"))
         dispatcher.utter_message(
             response="utter_appointment_moved",
-            appointment_kind=appointment.kind,
+            appointment_kind=appointment.kind.in_language(language),
             new_day=speak_date(date.fromisoformat(candidate), language),
-            appointment_window=appointment.window,
+            appointment_window=appointment.window.in_language(language),
         )
         return [
             SlotSet("appointment_candidate", None),

@@ -1,7 +1,9 @@
 """Dates for appointments: which days to offer, what day the caller meant, how to say a day.
 
 Everything is in the customer's time zone (America/New_York for the demo customers), so
-"tomorrow" and "the next 3 weekdays" mean the caller's, not the server's.
+"tomorrow" and "the next 3 weekdays" mean the caller's, not the server's. Days are said and
+understood in the call's language: the words are in dialogue/languages.yml; English, which
+callers also mix into other languages ("Friday"), has the grammar below.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from .languages import Hear, language  # relative: tests import this as dialogue.actions
 
 CUSTOMER_TIMEZONE = ZoneInfo("America/New_York")
 
@@ -114,16 +118,18 @@ def next_weekdays(
     return days
 
 
-def speak_date(day: date, language: str = "en-US") -> str:
-    """How a voice says the day, e.g. "Friday, November 27th" (English; one helper per
-    language as more are added)."""
-    weekday = _WEEKDAYS[day.weekday()].title()
-    return f"{weekday}, {_MONTHS[day.month - 1].title()} {_ordinal(day.day)}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+def speak_date(day: date, language_code: str = "en-US") -> str:
+    """How a voice says the day in the call's language, e.g. "Friday, November 27th",
+    "วันศุกร์ที่ 27 พฤศจิกายน", "11月27日星期五"."""
+    words = language(language_code).speak
+    suffixes = words.day_suffixes
+    return words.date.format(
+        weekday=words.weekdays[day.weekday()],
+        month=words.months[day.month - 1],
+        month_number=day.month,
+        day=day.day,
+        day_suffix=suffixes.get(day.day, suffixes.get("default", "")),
+    )
 
 
 class DayRequest:
@@ -233,13 +239,83 @@ def _is_ordinal_context(tokens: list[str], i: int) -> bool:
     return previous in ("the", "on") or previous in _MONTH_WORDS or token == "first"
 
 
-def pick_offered_day(text: str, offered: list[date], today: date) -> tuple[date | None, bool]:
+def parse_day_request_in(text: str, today: date, language_code: str) -> DayRequest:
+    """What day the caller meant, in the call's language; English forms are understood in
+    every language (a Thai or Indonesian caller may say "Friday" or "12/3")."""
+    hear = language(language_code).hear
+    request = _parse_with_words(text, today, hear) if hear else DayRequest()
+    if request.is_empty():
+        request = parse_day_request(text, today)
+    return request
+
+
+def _parse_with_words(text: str, today: date, hear: Hear) -> DayRequest:
+    """Relative days, weekday and month names, offered-option words and a day number, by the
+    words of dialogue/languages.yml. Matched words are blanked out, so "12月3日" gives month 12
+    and day 3, not day 12."""
+    text = text.lower().translate({ord(n): str(i) for i, n in enumerate(hear.numerals)})
+    request = DayRequest()
+    for words, days in (
+        (hear.day_after_tomorrow, 2),
+        (hear.tomorrow, 1),
+        (hear.today, 0),
+    ):
+        if _find(words, text):
+            request.exact = today + timedelta(days=days)
+            return request
+    for index, words in enumerate(hear.options):
+        if _find(words, text):
+            request.option_index = index
+            return request
+    if _find(hear.last_option, text):
+        request.option_index = -1
+        return request
+    numeric = re.search(r"(?<!\d)(\d{1,2})/(\d{1,2})(?:/\d{2,4})?(?!\d)", text)
+    if numeric:
+        first, second = int(numeric.group(1)), int(numeric.group(2))
+        day, month = (first, second) if hear.numeric_dates == "day/month" else (second, first)
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            request.month, request.day_of_month = month, day
+            return request
+    for index, words in enumerate(hear.weekdays):
+        found = _find(words, text)
+        if found:
+            request.weekday = index
+            text = text.replace(found, " ")
+    for index, words in enumerate(hear.months):
+        found = _find(words, text)
+        if found:
+            request.month = index + 1
+            text = text.replace(found, " ")
+    day = re.search(r"(?<!\d)(\d{1,2})(?!\d)", text)
+    if day and 1 <= int(day.group(1)) <= 31:
+        request.day_of_month = int(day.group(1))
+    return request
+
+
+def _find(words: list[str], text: str) -> str | None:
+    """The longest of `words` in `text`: whole words for Latin letters and digits, anywhere
+    for Thai, Lao and Chinese (written without spaces)."""
+    for word in sorted(words, key=len, reverse=True):
+        pattern = re.escape(word.lower())
+        if word[:1].isascii() and word[:1].isalnum():
+            pattern = r"(?<![0-9a-z])" + pattern
+        if word[-1:].isascii() and word[-1:].isalnum():
+            pattern += r"(?![0-9a-z])"
+        if re.search(pattern, text):
+            return word.lower()
+    return None
+
+
+def pick_offered_day(
+    text: str, offered: list[date], today: date, language_code: str = "en-US"
+) -> tuple[date | None, bool]:
     """The offered day the caller chose, and whether they named any day at all.
 
     (None, True) means they named a day that is not on offer; (None, False) that no day was
     understood.
     """
-    request = parse_day_request(text, today)
+    request = parse_day_request_in(text, today, language_code)
     if request.is_empty():
         return None, False
     if request.option_index is not None:

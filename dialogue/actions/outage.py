@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.customers import load_directory
 from actions.call_facts import verified_account
+from actions.languages import call_language
 from actions.summary import slot_sets
 
 
@@ -29,14 +30,15 @@ class ActionCheckOutage(Action):
             dispatcher.utter_message(response="utter_outage_needs_agent")
             return slot_sets(tracker, resolved=False)
         outage = directory.outage_in(customer.service_area, datetime.now(tz=UTC))
+        language = call_language(tracker.get_slot("language"))
         if outage is None:
             dispatcher.utter_message(response="utter_no_outage", service_area=customer.service_area)
             return slot_sets(tracker, outage_status="no_known_outage", resolved=False)
         dispatcher.utter_message(
             response="utter_outage_found",
-            outage_service=outage.service,
+            outage_service=outage.service.in_language(language),
             service_area=customer.service_area,
-            outage_note=outage.note,
-            expected_fix=outage.expected_fix,
+            outage_note=outage.note.in_language(language),
+            expected_fix=outage.expected_fix.in_language(language),
         )
         return slot_sets(tracker, outage_status="known_outage", resolved=True)

@@ -1,5 +1,6 @@
 """Session start: carry slots over (Rasa's default) and take the call's language from the
-metadata of the first message."""
+metadata of the first message. Later messages keep the `language` slot on the call's
+language through the NLU pipeline (multilingual/call_language.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.languages import call_language
+
 SESSION_METADATA_SLOT = "session_started_metadata"
-DEFAULT_LANGUAGE = "en-US"
 
 
 class ActionSessionStart(Action):
@@ -32,6 +34,6 @@ class ActionSessionStart(Action):
         return [
             SessionStarted(),
             *carried,
-            SlotSet("language", language or DEFAULT_LANGUAGE),
+            SlotSet("language", call_language(language)),
             ActionExecuted("action_listen"),
         ]

@@ -1,13 +1,18 @@
 """Digits from what a speech recogniser makes of a number said on the phone.
 
 Callers read account numbers digit by digit ("one oh two three"), in pairs ("ten twenty
-three"), with "double" and "triple", or the recogniser writes digits ("1023" or "1 0 2 3").
-Fillers ("um", "it's", "my number is") are ignored.
+three"), with "double" and "triple", or the recogniser writes digits ("1023" or "1 0 2 3"),
+in Thai or Lao numerals ("๑๐๒๓") or full-width digits. Fillers ("um", "it's", "my number
+is") are ignored. English has the grammar below; other languages' digit words are in
+dialogue/languages.yml (callers read account numbers digit by digit there).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+
+from .languages import Hear, language  # relative: tests import this as dialogue.actions
 
 _UNITS = {
     "zero": 0,
@@ -58,14 +63,74 @@ _REPEAT = {"double": 2, "triple": 3}
 _AMBIGUOUS = {"oh", "to", "too", "for", "o", "won", "ate"}
 
 
-def spoken_digits(text: str) -> str:
-    """All the digits said in `text`, in order, as one string ("" if none).
+def spoken_digits(text: str, language_code: str = "en-US") -> str:
+    """All the digits said in `text`, in order, as one string ("" if none), in the call's
+    language, else as English (callers mix English numbers into other languages).
 
     >>> spoken_digits("um one oh two three four five six seven")
     '10234567'
     >>> spoken_digits("ten twenty three forty five sixty seven")
     '10234567'
+    >>> spoken_digits("เลขบัญชี หนึ่งศูนย์สองสาม ๔๕๖๗ ค่ะ", "th-TH")
+    '10234567'
     """
+    text = ascii_digits(text)
+    hear = language(language_code).hear
+    digits = _digits_with_words(text, hear) if hear else ""
+    return digits or _english_digits(text)
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every script's decimal digits (Thai, Lao, full-width, ...) written 0-9."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in text
+    )
+
+
+def _digits_with_words(text: str, hear: Hear) -> str:
+    """Digits written as digits, and runs of at least two digit words ("หนึ่งศูนย์", "satu
+    dua"): a lone digit word is more often part of another word (一下, "satu kali")."""
+    lowered = text.lower()
+    out: list[str] = []
+    run: list[str] = []
+    words = sorted(hear.digits, key=len, reverse=True)
+    i = 0
+    while i < len(lowered):
+        ch = lowered[i]
+        if ch.isdigit():
+            out += _keep_run(run)
+            run = []
+            out.append(ch)
+            i += 1
+            continue
+        word = next((w for w in words if lowered.startswith(w, i) and _whole(lowered, i, w)), None)
+        if word is not None:
+            run.append(str(hear.digits[word]))
+            i += len(word)
+        elif ch.isspace() or ch in ",.-":
+            i += 1  # between digit words, spaces and light punctuation keep the run going
+        else:
+            out += _keep_run(run)
+            run = []
+            i += 1
+    return "".join(out + _keep_run(run))
+
+
+def _keep_run(run: list[str]) -> list[str]:
+    return run if len(run) >= 2 else []
+
+
+def _whole(text: str, i: int, word: str) -> bool:
+    """Latin digit words ("dua") only count as whole words; Thai, Lao and Chinese ones
+    anywhere, since those scripts have no spaces between words."""
+    if not word.isascii():
+        return True
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + len(word)] if i + len(word) < len(text) else " "
+    return not before.isalpha() and not after.isalpha()
+
+
+def _english_digits(text: str) -> str:
     tokens = re.findall(r"[a-z]+|\d+", text.lower().replace("-", " "))
     out: list[str] = []
     i = 0

@@ -19,6 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.customers import load_directory
+from actions.languages import call_language
 from actions.spoken_numbers import spoken_digits
 from actions.summary import summary_event
 
@@ -52,10 +53,11 @@ class ValidateVerificationForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        digits = spoken_digits(str(slot_value or ""))
+        language = call_language(tracker.get_slot("language"))
+        digits = spoken_digits(str(slot_value or ""), language)
         # An entity may hold only part of a spoken number; the whole message may hold more.
         if tracker.get_slot("requested_slot") == "account_number":
-            from_text = spoken_digits(tracker.latest_message.get("text") or "")
+            from_text = spoken_digits(tracker.latest_message.get("text") or "", language)
             if len(from_text) > len(digits):
                 digits = from_text
         if not MIN_ACCOUNT_DIGITS <= len(digits) <= MAX_ACCOUNT_DIGITS:

@@ -52,9 +52,9 @@ class AppointmentStore:
     def move(self, account_number: str, appointment: Appointment, new_date: str) -> None:
         record = {
             "id": appointment.id,
-            "kind": appointment.kind,
+            "kind": str(appointment.kind),
             "date": new_date,
-            "window": appointment.window,
+            "window": str(appointment.window),
             "previous_date": appointment.date,
             "changed_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         }

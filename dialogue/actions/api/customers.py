@@ -23,11 +23,33 @@ DEFAULT_CUSTOMERS_FILE = Path(__file__).resolve().parents[3] / "demo" / "custome
 
 
 @dataclass(frozen=True)
+class Wording:
+    """Words from the customer file that the caller hears: one text, or one per language
+    (`kind: {en-US: technician visit, th-TH: ช่างเข้าบริการ}`). A language without its own
+    text hears the first one given."""
+
+    texts: tuple[tuple[str, str], ...]  # (language code, or "" for any; text)
+
+    @classmethod
+    def parse(cls, value: Any, default: str = "") -> Wording:
+        if isinstance(value, dict):
+            texts = tuple((str(k), str(v)) for k, v in value.items() if v is not None)
+            return cls(texts or (("", default),))
+        return cls((("", default if value is None or value == "" else str(value)),))
+
+    def in_language(self, code: str) -> str:
+        return next((text for lang, text in self.texts if lang == code), self.texts[0][1])
+
+    def __str__(self) -> str:
+        return self.texts[0][1]
+
+
+@dataclass(frozen=True)
 class Appointment:
     id: str
-    kind: str
+    kind: Wording
     date: str  # ISO date, YYYY-MM-DD, in the customer's time zone
-    window: str  # as spoken, e.g. "8 AM to 12 PM"
+    window: Wording  # as spoken, e.g. "8 AM to 12 PM"
 
 
 @dataclass(frozen=True)
@@ -41,10 +63,10 @@ class Customer:
 @dataclass(frozen=True)
 class Outage:
     service_area: str
-    service: str
+    service: Wording
     since: datetime | None
-    expected_fix: str
-    note: str
+    expected_fix: Wording
+    note: Wording
 
     def is_active(self, now: datetime) -> bool:
         return self.since is None or self.since <= now
@@ -87,9 +109,9 @@ def parse_directory(data: dict[str, Any]) -> CustomerDirectory:
         appointments = tuple(
             Appointment(
                 id=str(a["id"]),
-                kind=str(a.get("kind") or "appointment"),
+                kind=Wording.parse(a.get("kind"), "appointment"),
                 date=str(a["date"]),
-                window=str(a.get("window") or ""),
+                window=Wording.parse(a.get("window")),
             )
             for a in raw.get("appointments") or []
         )
@@ -102,10 +124,10 @@ def parse_directory(data: dict[str, Any]) -> CustomerDirectory:
     outages = tuple(
         Outage(
             service_area=str(o["service_area"]),
-            service=str(o.get("service") or "service"),
+            service=Wording.parse(o.get("service"), "service"),
             since=_parse_time(o.get("since")),
-            expected_fix=str(o.get("expected_fix") or ""),
-            note=str(o.get("note") or ""),
+            expected_fix=Wording.parse(o.get("expected_fix")),
+            note=Wording.parse(o.get("note")),
         )
         for o in data.get("outages") or []
     )

@@ -1,0 +1,6 @@
+"""The callers' languages inside Rasa: text normalisation and word segmentation.
+
+Runs in the Rasa server's own virtualenv (pythainlp, laonlp, jieba, opencc-python-reimplemented,
+all offline). `tokenizer.MultilingualTokenizer` is the NLU pipeline's tokenizer
+(dialogue/config.yml); `normalize` and `segment` do its two jobs and are tested alone.
+"""
