@@ -11,7 +11,15 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify
 
-from app.settings import Settings, WebRole, load_operator_config, load_settings
+from app.production_checks import recording_problems
+from app.settings import (
+    AppEnv,
+    Settings,
+    SettingsError,
+    WebRole,
+    load_operator_config,
+    load_settings,
+)
 from app.twilio_webhook import MAX_BODY_BYTES
 
 
@@ -25,6 +33,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     test_config = test_config or {}
     settings: Settings = test_config.get("SETTINGS") or load_settings()
     operator_config = load_operator_config(settings.operator_file, settings.queues_file)
+    if settings.app_env is AppEnv.production:
+        problems = recording_problems(operator_config.operator, settings.operator_file)
+        if problems:
+            raise SettingsError("\n".join(problems))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # twilio-python logs every REST request's headers at INFO (the worker's calls).
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -55,7 +67,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     if settings.web_role in (WebRole.all, WebRole.voice):
         app.register_blueprint(voice.bp)
-        app.register_blueprint(recordings.bp)
+        if settings.app_env is AppEnv.development:
+            app.register_blueprint(recordings.bp)  # the demo's placeholder tones
     if settings.web_role in (WebRole.all, WebRole.console):
         app.register_blueprint(agent.bp)
         app.register_blueprint(operator.bp)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.settings import OperatorSettings, Settings
 
 MIN_SECRET_CHARS = 32
 # Secrets published in this repository or its documentation, and common placeholders.
@@ -80,5 +81,30 @@ def _demo_data_problems(settings: Settings, demo_dir: Path) -> list[str]:
             problems.append(
                 f"{name} ({path}) holds passwords or PINs of the published demo data: "
                 "make your own hashes"
+            )
+    return problems
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def recording_problems(operator: OperatorSettings, operator_file: Path) -> list[str]:
+    """Recordings Twilio could not fetch in production: served from this machine's loopback
+    (the demo's placeholder tones) or without TLS."""
+    problems = []
+    for code, lang in operator.languages.items():
+        if lang.recordings is None:
+            continue
+        url = urlsplit(lang.recordings.base_url)
+        if url.hostname in _LOOPBACK_HOSTS or (url.hostname or "").startswith("127."):
+            problems.append(
+                f"{operator_file}: languages.{code}.recordings.base_url: {url.geturl()} is "
+                "this machine's loopback (the demo's placeholder tones): point it at your own "
+                "recordings, an https location Twilio can fetch"
+            )
+        elif url.scheme != "https":
+            problems.append(
+                f"{operator_file}: languages.{code}.recordings.base_url must be https:// "
+                "in production"
             )
     return problems

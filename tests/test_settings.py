@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from app import create_app
+from app.production_checks import recording_problems
 from app.settings import (
     DEMO_DIR,
     DEVELOPMENT_AUTH_TOKEN,
@@ -257,3 +258,25 @@ def test_check_config_command_reports_the_error_and_exits_2(tmp_path: Path) -> N
     assert result.returncode == 2
     assert f"{broken}: 1 invalid setting(s)" in result.stderr
     assert "queues:" in result.stderr
+
+
+def test_production_refuses_recordings_twilio_cannot_fetch(tmp_path: Path) -> None:
+    """The demo's Lao clips are served from this machine's loopback: fine for the demo,
+    unreachable for Twilio in production."""
+    config = load_operator_config(QUEUE_DIR / "operator.yml", QUEUE_DIR / "queues.yml")
+    operator_file = QUEUE_DIR / "operator.yml"
+    (problem,) = recording_problems(config.operator, operator_file)
+    assert "languages.lo-LA.recordings.base_url" in problem and "loopback" in problem
+    text = operator_file.read_text(encoding="utf-8")
+    own = tmp_path / "operator.yml"
+    for base, found in (
+        ("https://clips.example.com/lo-LA/", []),
+        ("http://clips.example.com/lo-LA/", ["must be https://"]),
+    ):
+        own.write_text(
+            text.replace("http://127.0.0.1:8000/voice/recordings/lo-LA/", base), encoding="utf-8"
+        )
+        mine = load_operator_config(own, QUEUE_DIR / "queues.yml")
+        problems = recording_problems(mine.operator, own)
+        assert [f for f in found if any(f in p for p in problems)] == found
+        assert len(problems) == len(found)
