@@ -14,6 +14,7 @@ import yaml
 
 from app.settings import REPO_ROOT
 from tests.rasa_stack import RasaStack
+from tests.test_dialogue_nlu_parse import ASK_FOR_A_PERSON
 
 DOMAIN = yaml.safe_load((REPO_ROOT / "dialogue" / "domain.yml").read_text(encoding="utf-8"))
 MARIA_ACCOUNT = "10234567"
@@ -52,16 +53,6 @@ class Caller:
 
 def texts(replies: list[dict[str, Any]]) -> list[str]:
     return [r["text"] for r in replies if r.get("text")]
-
-
-ASK_FOR_A_PERSON = {
-    "en-US": "can i talk to an agent please",
-    "th-TH": "ขอคุยกับพนักงานหน่อยค่ะ",
-    "lo-LA": "ຂ້ອຍຢາກລົມກັບພະນັກງານ",
-    "id-ID": "saya mau bicara dengan petugas",
-    "cmn-Hans-CN": "我要转人工客服",
-    "cmn-Hant-TW": "我要找真人客服",
-}
 
 
 @pytest.mark.parametrize("language", list(ASK_FOR_A_PERSON))

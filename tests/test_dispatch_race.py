@@ -18,7 +18,7 @@ from flask import Flask, jsonify, request
 from rq import Queue
 
 from app.agents import AgentDirectory, hash_password
-from app.bootstrap import build_services
+from app.bootstrap import Services, build_services
 from app.job_queue import DISPATCH_QUEUE
 from app.queue_service import AgentState, QueueService
 from app.settings import (
@@ -145,22 +145,7 @@ def test_concurrent_dispatchers_never_double_assign(
     # Each "worker" with its own connections, as separate processes would have.
     workers = [build_services(settings, operator_config, clock) for _ in range(8)]
     sids = queue_up(workers[0].queue, support)
-    barrier = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def work(services) -> None:
-        try:
-            barrier.wait()
-            services.dispatcher.dispatch(support)
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    dispatch_at_once(workers, support)
     check_pairs(recording_twilio.redirects, sids, workers[0].queue, support)
     for services in workers:
         services.close()
@@ -276,22 +261,7 @@ def test_concurrent_dispatchers_put_callers_through_only_to_speakers_of_their_la
     settings = worker_settings(redis_url, agents_file, recording_twilio.url)
     workers = [build_services(settings, config, clock) for _ in range(8)]
     languages = queue_up_in_languages(workers[0].queue, queue, workers[0].agents)
-    barrier = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def work(services) -> None:
-        try:
-            barrier.wait()
-            services.dispatcher.dispatch(queue)
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    dispatch_at_once(workers, queue)
     assert recording_twilio.redirects, "nobody was put through"
     check_language_pairs(
         recording_twilio.redirects, languages, workers[0].agents, workers[0].queue, queue
@@ -356,3 +326,24 @@ def run_two_workers(redis_url: str, env: dict[str, str], tmp_path: Path, jobs: Q
     logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker-*.log")))
     assert codes == [0, 0], logs
     assert jobs.failed_job_registry.count == 0, logs
+
+
+def dispatch_at_once(workers: list[Services], queue: QueueSettings) -> None:
+    """Every worker dispatches `queue` at the same moment (a barrier), each in its own
+    thread with its own connections; none may fail."""
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def work(services: Services) -> None:
+        try:
+            barrier.wait()
+            services.dispatcher.dispatch(queue)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
