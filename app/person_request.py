@@ -16,7 +16,11 @@ _UNSPACED = re.compile(
 
 
 @lru_cache(maxsize=256)
-def _pattern(word: str) -> re.Pattern[str]:
+def _pattern(listed: str) -> re.Pattern[str] | None:
+    """The operator's word as a pattern over what was said (normalised once, cached)."""
+    word = _words_only(listed)
+    if not word:
+        return None  # punctuation only: matches nothing
     before = "" if _UNSPACED.match(word[0]) else r"(?<!\S)"
     after = "" if _UNSPACED.match(word[-1]) else r"(?!\S)"
     # Any run of spaces in the word matches any run in what was said.
@@ -34,4 +38,5 @@ def _words_only(text: str) -> str:
 def asks_for_a_person(said: str, human_words: list[str]) -> bool:
     """True when the caller's words contain one of the operator's words for a person."""
     text = _words_only(said)
-    return any(_pattern(_words_only(word)).search(text) for word in human_words if word.strip())
+    patterns = (_pattern(word) for word in human_words)
+    return any(pattern is not None and pattern.search(text) for pattern in patterns)

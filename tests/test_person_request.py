@@ -40,6 +40,7 @@ def test_a_request_for_a_person_is_heard(said: str, words: list[str]) -> None:
         ("我的账单有问题", CHINESE),
         ("berapa orang lagi di depan saya", INDONESIAN),
         ("", ENGLISH),
+        ("what?!", ["?!", " "]),  # words of punctuation only match nothing
     ],
 )
 def test_other_words_are_not_a_request_for_a_person(said: str, words: list[str]) -> None:
