@@ -29,6 +29,7 @@ from app.job_queue import JobQueue
 from app.language_choice import LanguageChoice
 from app.outage import Resumption
 from app.queue_service import QueueService
+from app.rest_faults import RestFaults
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
@@ -50,6 +51,7 @@ class Services:
     calls: CallStore
     dialogue: RasaClient
     telephony: Telephony
+    rest_faults: RestFaults
     arrival: Arrival
     conversation: Conversation
     wait_loop: WaitLoop
@@ -126,7 +128,10 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
     agents = AgentDirectory.from_file(settings.agents_file, config)
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
-    telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
+    rest_faults = RestFaults(client, clock)
+    telephony = Telephony(
+        settings.account_sid, settings.auth_token, settings.twilio_api_base_url, rest_faults
+    )
     accuracy = WaitAccuracy(client)
     arrival = Arrival(config, queue, calls, history, jobs, clock)
     wait_loop = WaitLoop(config, queue, calls, arrival, clock)
@@ -139,6 +144,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         calls=calls,
         dialogue=dialogue,
         telephony=telephony,
+        rest_faults=rest_faults,
         arrival=arrival,
         conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
         wait_loop=wait_loop,

@@ -13,7 +13,7 @@ from app.calls import CallStore
 from app.clock import Clock
 from app.queue_service import Offer, QueueService
 from app.settings import QueueSettings
-from app.telephony import Telephony
+from app.telephony import Telephony, TelephonyRejected
 from app.voice_reply import Route
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,18 @@ class Dispatcher:
     def dispatch(self, queue: QueueSettings) -> list[Offer]:
         """Offer waiting callers to available agents until one side runs out. Returns the
         offers whose calls were moved to their agent. A Twilio outage stops the run with
-        the caller back at the front (`TelephonyUnavailable` propagates, for a retry)."""
+        the caller back at the front (`TelephonyUnavailable` propagates, for a retry); so
+        does Twilio refusing the request for good (bad credentials, say), but without a
+        retry: the next event or the periodic sweep tries again, and the fault is on the
+        operator's page and, for credentials, on /healthz."""
         lease = queue.agent_ring_seconds + LEASE_ALLOWANCE_SECONDS
         moved: list[Offer] = []
         while (offer := self.queue_service.dispatch(queue, lease)) is not None:
-            if self._put_through(queue, offer):
-                moved.append(offer)
+            try:
+                if self._put_through(queue, offer):
+                    moved.append(offer)
+            except TelephonyRejected:
+                break
         return moved
 
     def _put_through(self, queue: QueueSettings, offer: Offer) -> bool:

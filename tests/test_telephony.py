@@ -1,6 +1,7 @@
 """Every REST call the app makes to Twilio, checked byte for byte with `responses`: the exact
 request each `Telephony` method sends (method, URL, form fields, basic auth, timeout) and
-what it makes of each answer Twilio can give (Twilio's own error bodies).
+what it makes of each answer Twilio can give (Twilio's own error bodies): transient faults
+tried again with jittered backoff, permanent ones raised at once and never retried.
 
 `REST_CALLS` is the one table of what each method sends; tests/test_telephony_contract.py
 replays the same table against Twilio's OpenAPI spec served by Prism.
@@ -18,7 +19,13 @@ import pytest
 import requests
 import responses
 
-from app.telephony import REST_TIMEOUT_SECONDS, Telephony, TelephonyUnavailable
+from app.telephony import (
+    REST_TIMEOUT_SECONDS,
+    Backoff,
+    Telephony,
+    TelephonyRejected,
+    TelephonyUnavailable,
+)
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
 TWILIO_API = "https://api.twilio.com"
@@ -43,8 +50,14 @@ class _Unavailable:
         return "raises TelephonyUnavailable"
 
 
-# An expected result meaning "the method raises TelephonyUnavailable".
+class _Rejected:
+    def __repr__(self) -> str:
+        return "raises TelephonyRejected"
+
+
+# Expected results meaning "the method raises TelephonyUnavailable / TelephonyRejected".
 UNAVAILABLE: Any = _Unavailable()
+REJECTED: Any = _Rejected()
 
 
 def call_resource(status: str = "in-progress") -> dict[str, Any]:
@@ -100,7 +113,7 @@ class Answer:
     label: str
     status: int
     body: dict[str, Any]
-    result: Any  # the method's return value, or UNAVAILABLE
+    result: Any  # the method's return value, or UNAVAILABLE / REJECTED
 
 
 @dataclass(frozen=True)
@@ -157,7 +170,7 @@ REST_CALLS = (
                 "400-21205-invalid-url",
                 400,
                 twilio_error(400, 21205, "Url is not a valid URL: " + TWIML_URL),
-                UNAVAILABLE,
+                REJECTED,
             ),
         ),
         accepted=lambda result: result is True,
@@ -178,7 +191,8 @@ REST_CALLS = (
     ),
 )
 
-# Answers that mean "Twilio could not do it now": every method raises TelephonyUnavailable.
+# Answers that mean "Twilio could not do it now": every method tries again, then raises
+# TelephonyUnavailable.
 FAILURES: dict[str, dict[str, Any]] = {
     "500-20500": {
         "status": 500,
@@ -186,16 +200,25 @@ FAILURES: dict[str, dict[str, Any]] = {
     },
     "503-20503": {"status": 503, "json": twilio_error(503, 20503, "Service Unavailable")},
     "429-20429": {"status": 429, "json": twilio_error(429, 20429, "Too Many Requests")},
+    "502-html-from-a-proxy": {
+        "status": 502,
+        "body": "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        "content_type": "text/html",
+    },
+}
+# Answers Twilio will give again however often it is asked: TelephonyRejected, at once.
+REFUSALS: dict[str, dict[str, Any]] = {
     "401-20003": {
         "status": 401,
         "json": twilio_error(
             401, 20003, "Authenticate", detail="Your AccountSid or AuthToken was incorrect."
         ),
     },
-    "502-html-from-a-proxy": {
-        "status": 502,
-        "body": "<html><body><h1>502 Bad Gateway</h1></body></html>",
-        "content_type": "text/html",
+    "403-20003": {"status": 403, "json": twilio_error(403, 20003, "Permission Denied")},
+    "400-21205": {"status": 400, "json": twilio_error(400, 21205, "Url is not a valid URL")},
+    "400-21211": {
+        "status": 400,
+        "json": twilio_error(400, 21211, "Invalid 'To' Phone Number: +1555"),
     },
 }
 # What `requests` raises when Twilio cannot be reached in time.
@@ -230,11 +253,17 @@ def form_fields(body: str | bytes | None) -> dict[str, list[str]]:
 
 
 def run(rest_call: RestCall, telephony: Telephony) -> Any:
-    """The method's result, or UNAVAILABLE when it raised TelephonyUnavailable."""
+    """The method's result, or UNAVAILABLE / REJECTED for what it raised."""
     try:
         return rest_call.invoke(telephony)
     except TelephonyUnavailable:
         return UNAVAILABLE
+    except TelephonyRejected:
+        return REJECTED
+
+
+def no_sleep(_seconds: float) -> None:
+    """Tests do not wait out the backoff (how long it would be is tested on its own)."""
 
 
 @pytest.fixture
@@ -247,7 +276,7 @@ def twilio_api() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def telephony() -> Telephony:
-    return Telephony(ACCOUNT_SID, AUTH_TOKEN, TWILIO_API)
+    return Telephony(ACCOUNT_SID, AUTH_TOKEN, TWILIO_API, sleep=no_sleep)
 
 
 @pytest.mark.parametrize("rest_call", by_name())
@@ -327,7 +356,49 @@ def test_twilio_failing_makes_each_method_raise_unavailable(
 
     assert str(FAILURES[failure]["status"]) in str(raised.value)
     assert AUTH_TOKEN not in str(raised.value)
-    assert len(twilio_api.calls) == 1
+    assert len(twilio_api.calls) == Backoff().tries
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+@pytest.mark.parametrize("rest_call", by_name())
+def test_twilio_refusing_makes_each_method_raise_rejected_without_a_retry(
+    rest_call: RestCall, refusal: str, twilio_api: responses.RequestsMock, telephony: Telephony
+) -> None:
+    twilio_api.add(rest_call.http_method, TWILIO_API + rest_call.path, **REFUSALS[refusal])
+
+    with pytest.raises(TelephonyRejected) as raised:
+        rest_call.invoke(telephony)
+
+    assert raised.value.fault.code == refusal.split("-")[1]
+    assert raised.value.fault.credentials == (refusal.split("-")[1] == "20003")
+    assert AUTH_TOKEN not in str(raised.value)
+    assert len(twilio_api.calls) == 1, "a permanent refusal is not retried"
+
+
+@pytest.mark.parametrize("rest_call", by_name())
+def test_a_transient_fault_then_success_is_the_success(
+    rest_call: RestCall, twilio_api: responses.RequestsMock
+) -> None:
+    url = TWILIO_API + rest_call.path
+    twilio_api.add(rest_call.http_method, url, **FAILURES["503-20503"])
+    twilio_api.add(rest_call.http_method, url, body=requests.ReadTimeout("read timed out"))
+    twilio_api.add(rest_call.http_method, url, json=rest_call.success.body)
+    slept: list[float] = []
+    telephony = Telephony(
+        ACCOUNT_SID, AUTH_TOKEN, TWILIO_API, backoff=Backoff(tries=3), sleep=slept.append
+    )
+
+    assert rest_call.invoke(telephony) == rest_call.success.result
+    assert len(twilio_api.calls) == 3
+    assert len(slept) == 2
+
+
+def test_backoff_grows_exponentially_to_its_cap_with_full_jitter() -> None:
+    backoff = Backoff(tries=6, base_seconds=0.2, cap_seconds=1.0)
+
+    assert [backoff.delay(n, rand=lambda: 1.0) for n in range(5)] == [0.2, 0.4, 0.8, 1.0, 1.0]
+    assert [backoff.delay(n, rand=lambda: 0.5) for n in range(3)] == [0.1, 0.2, 0.4]
+    assert backoff.delay(3, rand=lambda: 0.0) == 0.0
 
 
 @pytest.mark.parametrize("failure", list(NETWORK_FAILURES))

@@ -28,9 +28,9 @@ from tests.test_telephony import (
     CALL_PATH,
     CALL_SID,
     CALL_STATUSES,
+    REJECTED,
     REST_CALLS,
     TWIML_URL,
-    UNAVAILABLE,
     RestCall,
     by_name,
     run,
@@ -177,14 +177,14 @@ def test_each_method_reads_a_404_from_prism_as_an_unknown_call(
 
 
 @pytest.mark.parametrize("rest_call", by_name())
-def test_a_request_prism_rejects_makes_each_method_raise_unavailable(
+def test_a_request_prism_rejects_makes_each_method_raise_rejected(
     rest_call: RestCall, prism_url: str, wire: Wire
 ) -> None:
     """An account SID that breaks the spec's pattern gets Prism's 422: the method must not
     take it for success or for an unknown call."""
     telephony = Telephony("AC-not-an-account-sid", AUTH_TOKEN, prism_url)
 
-    assert run(rest_call, telephony) is UNAVAILABLE
+    assert run(rest_call, telephony) is REJECTED
     assert [exchange.status for exchange in wire.exchanges] == [422], str(wire)
     assert "Request path parameter accountsid must match pattern" in wire.exchanges[0].body
 
