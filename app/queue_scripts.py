@@ -62,14 +62,36 @@ class LeaveReply(NamedTuple):
 
 
 class DispatchReply(NamedTuple):
-    """dispatch.lua: {agent_id, call_sid, ticket, joined_at, language} (or nil: nobody to
-    pair)"""
+    """dispatch.lua: {agent_id, call_sid, ticket, joined_at, language, callback_number,
+    offer_id} (or nil: nobody to pair)"""
 
     agent_id: str
-    call_sid: str
+    call_sid: str  # '' for a callback to place
     ticket: int
     joined_at: float
     language: str
+    callback_number: str  # '' for a caller on the line
+    offer_id: int
+
+
+class RequestCallbackReply(NamedTuple):
+    """request_callback.lua: {outcome, people_ahead}"""
+
+    outcome: str
+    people_ahead: int
+
+
+class CallbackPlacedReply(NamedTuple):
+    """callback_placed.lua: outcome"""
+
+    outcome: str
+
+
+class CallbackFailedReply(NamedTuple):
+    """callback_failed.lua: {outcome, tries}"""
+
+    outcome: str
+    tries: int
 
 
 class ConnectReply(NamedTuple):
@@ -142,6 +164,9 @@ SCRIPT_NAMES = (
     "agent_state",
     "agent",
     "reconcile",
+    "request_callback",
+    "callback_placed",
+    "callback_failed",
 )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -569,6 +570,30 @@ LANGUAGE_CODE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
 MAX_LANGUAGES_PER_QUEUE = 9
 
 
+class CallbackSettings(_Strict):
+    """Calling a caller back in their turn instead of holding (queues.yml `callbacks`)."""
+
+    enabled: bool = False
+    # ISO 3166 codes of the countries whose numbers may be called back; a number keyed
+    # without its country code is read as the first's.
+    countries: list[str] = Field(default=["US"], min_length=1)
+    # How long the caller's phone rings on each try.
+    ring_seconds: int = Field(default=30, ge=10, le=60)
+    # Tries in all, and the pause between them, when a try reaches a machine, a busy line,
+    # nobody, or fails; the caller keeps their place meanwhile (nobody behind them is
+    # put through first, and nobody's count goes up), and after the last try they lose it.
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_seconds: int = Field(default=300, ge=30, le=86_400)
+
+    @field_validator("countries")
+    @classmethod
+    def _known_countries(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not ISO 3166 country codes phonenumbers knows: {unknown}")
+        return value
+
+
 class QueueSettings(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     numbers: list[str] = []
@@ -584,6 +609,7 @@ class QueueSettings(_Strict):
     estimate_min_samples: int = Field(default=3, ge=1, le=1000)
     # How long an agent's phone rings before the caller goes back to the front.
     agent_ring_seconds: int = Field(default=20, ge=5, le=60)
+    callbacks: CallbackSettings = CallbackSettings()
 
     @field_validator("numbers")
     @classmethod
