@@ -39,7 +39,7 @@ class Arrival:
     def incoming(self, params: VoiceRequest) -> Reply:
         """Take or restore the caller's place and greet them (after the language menu, on a
         number with several languages and a caller whose choice is not remembered)."""
-        ctx = for_called_number(self.config, params.To)
+        ctx = for_called_number(self.config, params.our_number)
         now = self.clock()
         open_now = business_hours.is_open(self.config.operator, _utc(now))
         slot = self.queue_service.take_slot(
@@ -60,6 +60,11 @@ class Arrival:
                 # Already bridged to an agent: keep that call as it is (an empty document
                 # would hang it up).
                 return Reply((Pause(1),))
+            case SlotOutcome.callback_calling:
+                # We are ringing this number for its callback right now: no second place.
+                log.info("call %s arrived while its callback is being made", params.CallSid)
+                ctx = call_context(self.config, ctx.queue, slot.language)
+                return ctx.reply(ctx.say(ctx.lang.prompts.callback_calling_now), HangUp())
         log.info(
             "call %s took ticket %s (%s), %s ahead",
             params.CallSid,
@@ -75,16 +80,27 @@ class Arrival:
             self.calls.save(record)
             self.calls.seen(record.call_sid, now)
             return language_menu.offer(self.config, ctx)
-        arrived = slot.outcome in (SlotOutcome.new, SlotOutcome.restored)
+        arrived = slot.outcome in (
+            SlotOutcome.new,
+            SlotOutcome.restored,
+            SlotOutcome.callback_restored,
+        )
         return self.welcome(
             call_context(self.config, ctx.queue, slot.language),
             record,
             slot.people_ahead,
             put_through=arrived,
+            callback_restored=slot.outcome is SlotOutcome.callback_restored,
         )
 
     def welcome(
-        self, ctx: CallContext, record: CallRecord, people_ahead: int, *, put_through: bool
+        self,
+        ctx: CallContext,
+        record: CallRecord,
+        people_ahead: int,
+        *,
+        put_through: bool,
+        callback_restored: bool = False,
     ) -> Reply:
         """The greeting, in the call's language: on arrival, or once the language is chosen.
         With `put_through`, a free agent is asked for now (the caller has just become one
@@ -95,7 +111,7 @@ class Arrival:
         if put_through:
             self._put_through_if_someone_is_free(ctx, snapshot)
         record = self._announced(record, people_ahead, wait, now)
-        greeting = tuple(self._greeting(ctx, people_ahead, wait, record))
+        greeting = tuple(self._greeting(ctx, people_ahead, wait, record, callback_restored))
         return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
 
     def _remembered_language(self, ctx: CallContext, caller: str | None) -> str | None:
@@ -148,11 +164,18 @@ class Arrival:
         return record
 
     def _greeting(
-        self, ctx: CallContext, people_ahead: int, wait: float | None, record: CallRecord
+        self,
+        ctx: CallContext,
+        people_ahead: int,
+        wait: float | None,
+        record: CallRecord,
+        callback_restored: bool,
     ) -> list[Say]:
         prompts = ctx.lang.prompts
         sentences = [ctx.say(prompts.greeting, company=self.config.operator.company)]
-        if record.restored_from:
+        if callback_restored:
+            sentences.append(ctx.say(prompts.callback_restored))
+        elif record.restored_from:
             sentences.append(ctx.say(prompts.place_restored))
         sentences += [
             ctx.say(prompts.place_guaranteed),

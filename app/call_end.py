@@ -30,7 +30,7 @@ class CallEnd:
         nothing."""
         if not params.CallStatus.ended:
             return None
-        queue = self.config.queue_for_number(params.To)
+        queue = self.config.queue_for_number(params.our_number)
         outcome = self.end(queue, params.CallSid)
         log.info("call %s ended (%s): %s", params.CallSid, params.CallStatus, outcome)
         return outcome
@@ -53,6 +53,8 @@ class CallEnd:
         handoff = self.calls.handoff(call_sid)
         if outcome is EndOutcome.finished or handoff.answered_by:
             result = Outcome.answered
+        elif outcome is EndOutcome.callback:
+            result = Outcome.callback_requested
         elif record.left_queue_at is not None:
             result = Outcome.left
         else:

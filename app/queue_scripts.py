@@ -82,9 +82,10 @@ class RequestCallbackReply(NamedTuple):
 
 
 class CallbackPlacedReply(NamedTuple):
-    """callback_placed.lua: outcome"""
+    """callback_placed.lua: {outcome, origin_call_sid}"""
 
     outcome: str
+    origin_call_sid: str
 
 
 class CallbackFailedReply(NamedTuple):

@@ -135,6 +135,7 @@ class CallbackRequest(StrEnum):
 class CallbackTry(StrEnum):
     retry = "retry"  # tried again after the pause, the place kept
     given_up = "given_up"  # that was the last try: the place is gone
+    again = "again"  # the try never started (Twilio unreachable): ready again at once
     stale = "stale"  # not the try in progress: nothing changed
 
 
@@ -464,9 +465,10 @@ class QueueService:
 
     def callback_placed(
         self, queue: QueueSettings, attempt: CallbackAttempt, outbound_call_sid: str
-    ) -> bool:
-        """Twilio created the callback's call: it now stands for the ticket. False when the
-        offer lapsed meanwhile (the call must be hung up)."""
+    ) -> str | None:
+        """Twilio created the callback's call: it now stands for the ticket. Returns the
+        call that asked for the callback, or None when the offer lapsed meanwhile (the call
+        must be hung up). Idempotent."""
         settings = queue.callbacks
         reply = self._run(
             "callback_placed",
@@ -480,14 +482,20 @@ class QueueService:
             settings.attempts,
             settings.retry_after_seconds,
         )
-        return reply.outcome == "placed"
+        return reply.origin_call_sid if reply.outcome == "placed" else None
 
     def callback_failed(
-        self, queue: QueueSettings, attempt: CallbackAttempt, outbound_call_sid: str
+        self,
+        queue: QueueSettings,
+        attempt: CallbackAttempt,
+        outbound_call_sid: str,
+        *,
+        counts: bool = True,
     ) -> tuple[CallbackTry, int]:
         """The callback's try did not reach the caller ('' when Twilio never created the
         call): the agent is free, and the ticket waits for the next try or is given up.
-        Returns the outcome and the tries made so far."""
+        A try that never started (`counts` false: Twilio unreachable) is back at the front
+        at once. Returns the outcome and the tries made so far."""
         settings = queue.callbacks
         reply = self._run(
             "callback_failed",
@@ -500,6 +508,7 @@ class QueueService:
             self._now(),
             settings.attempts,
             settings.retry_after_seconds,
+            "1" if counts else "0",
         )
         return CallbackTry(reply.outcome), reply.tries
 

@@ -207,6 +207,7 @@ class PlaceholderKind(StrEnum):
     """What a `{placeholder}` holds, so it can be checked at start and said from clips."""
 
     number = "number"
+    digits = "digits"  # a number said digit by digit (the end of a phone number)
     time = "time"
     day = "day"
     line = "line"  # one of the operator's own lines (a reason's name, a period of the day)
@@ -229,6 +230,9 @@ class Prompts(_Strict):
         "language_option": {"key": PlaceholderKind.number},
         "language_switch": {"key": PlaceholderKind.number},
         "whisper_language": {"language": PlaceholderKind.line},
+        "callback_option": {"key": PlaceholderKind.number},
+        "callback_number_check": {"digits": PlaceholderKind.digits},
+        "callback_intro": {"company": PlaceholderKind.text},
     }
 
     greeting: Line
@@ -274,6 +278,22 @@ class Prompts(_Strict):
     outage_resumed: Line
     outage_passed_on: Line
     outage_call_again: Line
+    # Callbacks (queues.yml `callbacks`): offered while waiting, the number confirmed or
+    # keyed, refusals, the booking (followed by the wait), and what the caller hears when
+    # they answer our call; on calling in again with one pending, or while we call them.
+    callback_option: Line
+    callback_number_check: Line
+    callback_no_caller_id: Line
+    callback_enter_number: Line
+    callback_number_invalid: Line
+    callback_number_premium: Line
+    callback_number_abroad: Line
+    callback_booked: Line
+    callback_not_now: Line
+    callback_intro: Line
+    callback_restored: Line
+    callback_calling_now: Line
+    whisper_callback: Line
     # The language menu of a queue with several languages (required there, checked at
     # start): each option in its own language ("For English, press {key}."), the wait
     # menu's way to it ("For another language, press {key}.") and the confirmation after a

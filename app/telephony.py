@@ -1,4 +1,5 @@
-"""Twilio's REST API, as the product uses it: move a live call, ask how a call stands.
+"""Twilio's REST API, as the product uses it: move a live call, ask how a call stands,
+place a callback, hang a call up.
 The one module that talks to Twilio; its base URL comes from `TWILIO_API_BASE_URL`, so the
 project's simulator (or a mock) can stand in for Twilio.
 
@@ -14,6 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import requests
@@ -35,6 +37,10 @@ REST_TIMEOUT_SECONDS = 5.0
 _FAILURES = (TwilioException, requests.RequestException, ValueError)
 
 LIVE_STATUSES = frozenset({"queued", "ringing", "in-progress"})
+# The status changes of a placed call the app hears about.
+OUTBOUND_EVENTS = ("initiated", "ringing", "answered", "completed")
+# Twilio's clocks and ours may differ by this much when matching a call by its creation time.
+CLOCK_SKEW = timedelta(seconds=5)
 
 T = TypeVar("T")
 
@@ -50,6 +56,18 @@ class TelephonyRejected(Exception):
     def __init__(self, fault: RestFault) -> None:
         super().__init__(fault.message)
         self.fault = fault
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    """A call the app places (a callback): from one of the queue's numbers, asking Twilio to
+    tell a machine from a person before fetching `url` (AnsweredBy)."""
+
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+    ring_seconds: int
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,56 @@ class Telephony:
         if moved is None:
             log.info("call %s cannot be moved: it is no longer live", call_sid)
         return bool(moved)
+
+    def place_call(self, call: OutboundCall) -> str:
+        """Place `call`; returns its CallSid. Creating a call is not idempotent, so after a
+        transient fault (the request may have reached Twilio) it first looks for a call it
+        created meanwhile to that number from that number, and takes it rather than place
+        a second one: a caller is never rung twice for one try."""
+        started = datetime.now(UTC) - CLOCK_SKEW
+        sent = 0
+
+        def send() -> str:
+            nonlocal sent
+            if sent and (placed := self._created_since(call, started)) is not None:
+                log.info("call to %s was placed despite the fault: %s", call.to[-2:], placed)
+                return placed
+            sent += 1
+            created = self._client.calls.create(
+                to=call.to,
+                from_=call.from_,
+                url=call.url,
+                method="POST",
+                status_callback=call.status_callback,
+                status_callback_method="POST",
+                status_callback_event=list(OUTBOUND_EVENTS),
+                timeout=call.ring_seconds,
+                machine_detection="Enable",
+            )
+            sid: str = created.sid
+            return sid
+
+        placed = self._request("place call", send, lambda exc: False)
+        assert placed is not None  # nothing counts as "gone" for a new call
+        return placed
+
+    def _created_since(self, call: OutboundCall, since: datetime) -> str | None:
+        for existing in self._client.calls.list(to=call.to, from_=call.from_, limit=20):
+            created = existing.date_created
+            if created is not None and created >= since:
+                sid: str = existing.sid
+                return sid
+        return None
+
+    def hang_up(self, call_sid: str) -> bool:
+        """End a call whatever it is doing (ringing or talking). False when it was already
+        over."""
+
+        def send() -> bool:
+            self._client.calls(call_sid).update(status="completed")
+            return True
+
+        return bool(self._request("hang up", send, _call_gone))
 
     def call_status(self, call_sid: str) -> str | None:
         """Twilio's status of the call (queued, ringing, in-progress, completed, ...), or

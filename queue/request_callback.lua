@@ -29,6 +29,8 @@ rec.state = 'callback'
 rec.callback_number = number
 rec.callback_tries = rec.callback_tries or 0
 rec.callback_asked_at = now
+-- The call that asked: its context is what the agent sees when the callback is answered.
+rec.callback_from = sid
 save_ticket(ticket, rec)
 redis.call('HSET', K_CALLBACKS, number, ticket)
 return {'requested', people_ahead(ticket, rec)}

@@ -42,7 +42,8 @@ if caller ~= '' then
     if rec.sid and redis.call('HGET', K_CALLS, rec.sid) == ticket then
       redis.call('HDEL', K_CALLS, rec.sid)
     end
-    local previous = rec.sid or ''
+    -- The call that asked for the callback: its context comes back with the place.
+    local previous = rec.callback_from or rec.sid or ''
     rec.sid = sid
     rec.state = 'waiting'
     rec.callback_number = nil

@@ -99,7 +99,10 @@ def test_a_failed_try_frees_the_agent_at_once_and_waits_the_pause_keeping_the_ti
 ) -> None:
     offer = offer_callback(queue_service, support, line)
     outbound = new_call_sid()
-    assert queue_service.callback_placed(support, offer.attempt, outbound)
+    assert queue_service.callback_placed(support, offer.attempt, outbound) == line[1]
+    # Reported twice (the worker, and the call's own first webhook): the same answer.
+    assert queue_service.callback_placed(support, offer.attempt, outbound) == line[1]
+    assert queue_service.callback_placed(support, offer.attempt, new_call_sid()) is None
     assert queue_service.agent(support, "bob").call_sid == outbound
 
     assert queue_service.callback_failed(support, offer.attempt, outbound) == (
@@ -165,7 +168,7 @@ def test_a_lapsed_lease_before_placing_goes_back_to_the_front_and_frees_the_agen
     again = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
     assert again is not None and (again.ticket, again.is_callback) == (offer.ticket, True)
     # Too late now: the first offer's placing is refused (the app hangs that call up).
-    assert not queue_service.callback_placed(support, offer.attempt, new_call_sid())
+    assert queue_service.callback_placed(support, offer.attempt, new_call_sid()) is None
 
 
 def test_a_lapsed_lease_after_placing_counts_the_try_and_waits_the_pause(
@@ -239,3 +242,16 @@ def test_who_cannot_ask_for_a_callback(
     assert queue_service.request_callback(regional, choosing, "+66812345678")[0] is (
         CallbackRequest.not_waiting
     )
+
+
+def test_a_try_twilio_could_not_be_reached_for_is_not_counted(
+    queue_service: QueueService, support: QueueSettings, line: list[str]
+) -> None:
+    offer = offer_callback(queue_service, support, line)
+    assert queue_service.callback_failed(support, offer.attempt, "", counts=False) == (
+        CallbackTry.again,
+        0,
+    )
+    assert queue_service.agent(support, "bob").state is AgentState.available
+    again = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
+    assert again is not None and (again.ticket, again.agent_id) == (offer.ticket, "bob")

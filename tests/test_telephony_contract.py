@@ -156,6 +156,10 @@ def test_prism_accepts_each_request_the_app_sends(
 
     assert len(wire.exchanges) == 1, str(wire)
     exchange = wire.exchanges[0]
+    if rest_call.prism_misreads and exchange.status == 422:
+        misread = {tuple(v["location"]) for v in json.loads(exchange.body)["validation"]}
+        assert misread <= {("body", name) for name in rest_call.prism_misreads}, str(wire)
+        return
     assert exchange.status in (200, 201, 204), str(wire)
     assert exchange.url.endswith(rest_call.path)
     assert rest_call.accepted(result), f"{rest_call.name} gave {result!r}:\n{wire}"
@@ -167,6 +171,8 @@ def test_each_method_reads_a_404_from_prism_as_an_unknown_call(
 ) -> None:
     """The spec defines no error answers, so `Prefer: code=404` gets Prism's own
     problem+json 404 (no Twilio error code in it): the HTTP status alone must do."""
+    if rest_call.prism_misreads:
+        pytest.skip("Prism refuses the request before answering 404 (see prism_misreads)")
     wire.extra_headers["Prefer"] = "code=404"
 
     result = run(rest_call, telephony)
