@@ -111,7 +111,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json}"""
+    agents_json, undecided, languages_json, callbacks}"""
 
     line_length: int
     ready: int
@@ -122,6 +122,7 @@ class SnapshotReply(NamedTuple):
     agents_json: str  # {agent id: {state, languages}}
     undecided: int
     languages_json: str  # {language: {line, ready}}
+    callbacks: int  # asked for and not yet made
 
 
 class AgentStateReply(NamedTuple):

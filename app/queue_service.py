@@ -258,6 +258,7 @@ class QueueSnapshot:
     agent_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     undecided: int = 0  # in the line, language not chosen yet
     languages: dict[str, LanguageLine] = field(default_factory=dict)
+    callbacks: int = 0  # asked for and not yet made (counted in line_length and ready)
 
     def agents_working(self, language: str | None = None) -> int:
         """Agents taking calls now (signed in and not away); with `language`, only those
@@ -594,4 +595,5 @@ class QueueService:
                 code: LanguageLine(line=counts["line"], ready=counts["ready"])
                 for code, counts in by_language.items()
             },
+            callbacks=reply.callbacks,
         )

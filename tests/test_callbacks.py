@@ -160,9 +160,12 @@ def test_a_machine_answering_frees_the_agent_and_the_try_is_repeated_then_given_
         world.dispatch()
         tries = world.callbacks_to(CALLER)
         assert len(tries) == attempt
-        assert tries[-1].ended
+        assert tries[-1].wait_for(lambda c: c.ended, SETTLE_SECONDS)
         # The agent is free at once, not held for the ring time.
-        assert world.services.queue.agent(world.support, "bob").state is AgentState.available
+        queue = world.services.queue
+        assert world.eventually(
+            lambda: queue.agent(world.support, "bob").state is AgentState.available
+        )
         clock.advance(settings.retry_after_seconds)
     world.dispatch()
     assert len(world.callbacks_to(CALLER)) == settings.attempts, "no try beyond the policy"
@@ -170,6 +173,27 @@ def test_a_machine_answering_frees_the_agent_and_the_try_is_repeated_then_given_
     assert (counts["machine"], counts["given_up"]) == (settings.attempts, 1)
     last = world.callbacks_to(CALLER)[-1]
     assert world.services.history.contact(last.sid).call.outcome is Outcome.callback_not_reached
+    # The operator's view counts them.
+    carol = Console(world.app, "carol")
+    [support] = [
+        q
+        for q in carol.client.get("/operator/queues.json").get_json()["queues"]
+        if q["name"] == "support"
+    ]
+    assert support["callbacks_pending"] == 0
+    assert support["callback_outcomes"]["given_up"] == 1
+    assert "given up 1" in carol.client.get("/operator/").get_data(as_text=True)
+
+
+def test_the_operator_sees_callbacks_pending(world: World) -> None:
+    ask_for_a_callback(world)
+    carol = Console(world.app, "carol")
+    [support] = [
+        q
+        for q in carol.client.get("/operator/queues.json").get_json()["queues"]
+        if q["name"] == "support"
+    ]
+    assert (support["callbacks_pending"], support["line_length"]) == (1, 1)
 
 
 @pytest.mark.parametrize("answer", ["busy", "never", "failed"])
@@ -182,10 +206,13 @@ def test_busy_no_answer_or_failed_is_a_missed_try_the_place_kept(
     Console(world.app, "bob").set_state("available")
     world.dispatch()
     [missed] = world.callbacks_to(CALLER)
-    assert missed.ended
-    counts = world.services.callback_outcomes.counts(world.support)
-    assert counts[{"never": "no-answer"}.get(answer, answer)] == 1
-    # Bob took the caller behind meanwhile; the callback still counted ahead of them.
+    assert missed.wait_for(lambda c: c.ended, SETTLE_SECONDS)
+    outcome = {"never": "no-answer"}.get(answer, answer)
+    outcomes = world.services.callback_outcomes
+    assert world.eventually(lambda: outcomes.counts(world.support).get(outcome) == 1)
+    # Bob is free again at once (not after the lease): the worker offers him the next,
+    # whom the callback counted ahead of all along.
+    world.dispatch()
     assert world.eventually(
         lambda: world.services.queue.position(world.support, behind.sid).state is CallState.serving
     )
@@ -195,12 +222,7 @@ def test_busy_no_answer_or_failed_is_a_missed_try_the_place_kept(
     for _ in range(2):
         code, _ = world.twilio.post(status_url, missed.base_params(missed.status))
         assert code == 204
-    assert (
-        world.services.callback_outcomes.counts(world.support)[
-            {"never": "no-answer"}.get(answer, answer)
-        ]
-        == 1
-    )
+    assert outcomes.counts(world.support)[outcome] == 1
 
 
 def test_a_withheld_caller_keys_a_number_and_bad_ones_are_refused(world: World) -> None:

@@ -26,6 +26,7 @@ def _overviews() -> list[Any]:
         services.queue,
         services.agents,
         services.wait_accuracy,
+        services.callback_outcomes,
         current_app.config["CLOCK"],
     )
 
