@@ -21,7 +21,7 @@ from app.job_queue import JobQueue
 from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
-from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, Say
+from app.voice_reply import GoTo, HangUp, Listen, Pause, Reply, Route, Say
 from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Arrival:
         match slot.outcome:
             case SlotOutcome.closed:
                 log.info("call %s arrived while closed", params.CallSid)
-                return self._closed(ctx, now)
+                return self._closed(ctx, params, now)
             case SlotOutcome.ended:
                 log.info("late request for ended call %s: no place taken", params.CallSid)
                 return Reply((HangUp(),))
@@ -190,7 +190,13 @@ class Arrival:
             sentences += [ctx.say(prompts.offer_help), ctx.say(prompts.how_to_reach_a_person)]
         return sentences
 
-    def _closed(self, ctx: CallContext, now: float) -> Reply:
+    def _closed(self, ctx: CallContext, params: VoiceRequest, now: float) -> Reply:
+        """The hours and the next opening; where the queue allows callbacks, the caller may
+        ask for one at opening (a record is kept for it, in the caller's remembered
+        language or the queue's default)."""
+        ctx = call_context(
+            self.config, ctx.queue, self._remembered_language(ctx, params.caller_number)
+        )
         prompts = ctx.lang.prompts
         operator = self.config.operator
         sentences = [
@@ -202,8 +208,23 @@ class Arrival:
         if opening is not None:
             local = local_now.astimezone(opening.tzinfo)
             sentences.append(speech.next_opening_sentence(ctx.lang, local, opening))
-        sentences.append(ctx.say(prompts.goodbye))
-        return ctx.reply(*sentences, HangUp())
+        goodbye = (ctx.say(prompts.goodbye), HangUp())
+        if opening is None or not ctx.queue.callbacks.enabled:
+            return ctx.reply(*sentences, *goodbye)
+        self.calls.save(
+            CallRecord(
+                call_sid=params.CallSid,
+                queue=ctx.queue.name,
+                language=ctx.language,
+                caller=params.caller_number or "",
+                started_at=now,
+                callback_at_opening=opening.timestamp(),
+            )
+        )
+        key = int(listening.CALLBACK_KEY)
+        offer = ctx.say(prompts.callback_at_opening_option, key=key)
+        listen = Listen(Route.callback_offer, (*sentences, offer), timeout=5, num_digits=1)
+        return ctx.reply(listen, *goodbye)
 
 
 def _utc(epoch: float) -> datetime:

@@ -49,6 +49,16 @@ class CallbackRequests:
             return self._confirm(ctx, found, *before)
         return ctx.reply(self._ask_for_number(ctx, *before, self._refusal(ctx, found)))
 
+    def offer_at_opening(self, params: GatherResult) -> Reply:
+        """Closed: the caller pressed the key for a callback after opening."""
+        record = self.calls.get(params.CallSid)
+        if record is None or record.callback_at_opening is None:
+            return Reply((HangUp(),))
+        ctx = self._context(params, record)
+        if params.Digits.rstrip(listening.END_OF_NUMBER) != listening.CALLBACK_KEY:
+            return self._not_booked(ctx, record)
+        return self.offer(ctx, record)
+
     def choice(self, params: GatherResult) -> Reply:
         """1: call me on that number; 2: another number; anything else: keep waiting."""
         record = self.calls.get(params.CallSid)
@@ -60,7 +70,7 @@ class CallbackRequests:
             return self._book(ctx, record, record.callback_number)
         if digits == OTHER_NUMBER_KEY:
             return ctx.reply(self._ask_for_number(ctx))
-        return ctx.reply(GoTo(Route.wait))
+        return self._not_booked(ctx, record)
 
     def number(self, params: GatherResult) -> Reply:
         """The number keyed to be called on: confirmed back digit by digit, or refused with
@@ -71,7 +81,7 @@ class CallbackRequests:
         ctx = self._context(params, record)
         keyed = params.Digits.rstrip(listening.END_OF_NUMBER)
         if not keyed or keyed == listening.PERSON_KEY:
-            return ctx.reply(GoTo(Route.wait))
+            return self._not_booked(ctx, record)
         found = check(keyed, ctx.queue.callbacks.countries)
         if isinstance(found, CallbackNumber):
             self.calls.save(record.model_copy(update={"callback_number": found.e164}))
@@ -81,14 +91,34 @@ class CallbackRequests:
         log.info("call %s keyed a number that cannot be called back: %s", params.CallSid, found)
         refusal = self._refusal(ctx, found)
         if tries >= MAX_NUMBER_TRIES:
-            return ctx.reply(refusal, ctx.say(ctx.lang.prompts.callback_not_now), GoTo(Route.wait))
+            return self._not_booked(ctx, record, refusal)
         return ctx.reply(self._ask_for_number(ctx, refusal))
 
-    def _book(self, ctx: CallContext, record: CallRecord, number: str) -> Reply:
-        outcome, ahead = self.queue_service.request_callback(ctx.queue, record.call_sid, number)
-        if outcome is not CallbackRequest.requested:
-            log.info("call %s cannot have a callback now: %s", record.call_sid, outcome)
-            return ctx.reply(ctx.say(ctx.lang.prompts.callback_not_now), GoTo(Route.wait))
+    def _not_booked(self, ctx: CallContext, record: CallRecord, *before: Say) -> Reply:
+        """No callback: back to holding, or, closed, goodbye."""
+        if record.callback_at_opening is not None:
+            return ctx.reply(*before, ctx.say(ctx.lang.prompts.goodbye), HangUp())
+        if before:
+            return ctx.reply(*before, ctx.say(ctx.lang.prompts.callback_not_now), GoTo(Route.wait))
+        return ctx.reply(GoTo(Route.wait))
+
+    def _book_at_opening(
+        self, ctx: CallContext, record: CallRecord, number: str, opening: float
+    ) -> Reply:
+        booked = self.queue_service.book_at_opening(
+            ctx.queue, record.call_sid, record.caller or None, number, ctx.language, opening
+        )
+        if not booked:
+            log.info("call %s: that number already has a callback pending", record.call_sid)
+            return self._not_booked(ctx, record, ctx.say(ctx.lang.prompts.callback_not_now))
+        self._note(record, number)
+        log.info("call %s will be called back after opening", record.call_sid)
+        prompts = ctx.lang.prompts
+        return ctx.reply(
+            ctx.say(prompts.callback_booked_at_opening), ctx.say(prompts.goodbye), HangUp()
+        )
+
+    def _note(self, record: CallRecord, number: str) -> None:
         self.calls.add_to_transcript(
             record.call_sid,
             TranscriptEntry(
@@ -98,6 +128,15 @@ class CallbackRequests:
                 input="dtmf",
             ),
         )
+
+    def _book(self, ctx: CallContext, record: CallRecord, number: str) -> Reply:
+        if record.callback_at_opening is not None:
+            return self._book_at_opening(ctx, record, number, record.callback_at_opening)
+        outcome, ahead = self.queue_service.request_callback(ctx.queue, record.call_sid, number)
+        if outcome is not CallbackRequest.requested:
+            log.info("call %s cannot have a callback now: %s", record.call_sid, outcome)
+            return ctx.reply(ctx.say(ctx.lang.prompts.callback_not_now), GoTo(Route.wait))
+        self._note(record, number)
         log.info("call %s will be called back in its turn (%s ahead)", record.call_sid, ahead)
         wait = estimate_for(
             self.queue_service.snapshot(ctx.queue), ctx.queue, ahead or 0, ctx.language

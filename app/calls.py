@@ -47,6 +47,8 @@ class CallRecord(BaseModel):
     callback_of: str = ""
     callback_number: str | None = None
     callback_number_tries: int = 0  # numbers keyed that could not be called
+    # Rang while closed: the opening (epoch seconds) a callback would be made after.
+    callback_at_opening: float | None = None
     wants_agent: bool = False
     left_queue_at: float | None = None  # chose to leave (the assistant helped, or gave up)
     # The wait announced on arrival (seconds; None = "not known yet"), kept to measure how

@@ -88,6 +88,13 @@ class CallbackPlacedReply(NamedTuple):
     origin_call_sid: str
 
 
+class BookAtOpeningReply(NamedTuple):
+    """book_at_opening.lua: {outcome, ticket}"""
+
+    outcome: str
+    ticket: int
+
+
 class CallbackFailedReply(NamedTuple):
     """callback_failed.lua: {outcome, tries}"""
 
@@ -169,6 +176,7 @@ SCRIPT_NAMES = (
     "request_callback",
     "callback_placed",
     "callback_failed",
+    "book_at_opening",
 )
 
 

@@ -22,6 +22,7 @@ from app.clock import Clock
 from app.queue_scripts import (
     AgentReply,
     AgentStateReply,
+    BookAtOpeningReply,
     CallbackFailedReply,
     CallbackPlacedReply,
     ChooseLanguageReply,
@@ -463,6 +464,33 @@ class QueueService:
         )
         ahead = reply.people_ahead if reply.people_ahead >= 0 else None
         return CallbackRequest(reply.outcome), ahead
+
+    def book_at_opening(
+        self,
+        queue: QueueSettings,
+        call_sid: str,
+        caller: str | None,
+        number: str,
+        language: str,
+        opening: float,
+    ) -> bool:
+        """Closed now: a callback at `opening`, in the order asked for and ahead of every
+        caller after opening (queue/book_at_opening.lua). False when that number already
+        has a callback pending."""
+        if language not in queue.languages:
+            raise ValueError(f"queue {queue.name} does not serve {language!r}")
+        reply = self._run(
+            "book_at_opening",
+            BookAtOpeningReply,
+            queue,
+            call_sid,
+            caller or "",
+            number,
+            language,
+            self._now(),
+            opening,
+        )
+        return reply.outcome == "booked"
 
     def callback_placed(
         self, queue: QueueSettings, attempt: CallbackAttempt, outbound_call_sid: str

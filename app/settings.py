@@ -231,6 +231,7 @@ class Prompts(_Strict):
         "language_switch": {"key": PlaceholderKind.number},
         "whisper_language": {"language": PlaceholderKind.line},
         "callback_option": {"key": PlaceholderKind.number},
+        "callback_at_opening_option": {"key": PlaceholderKind.number},
         "callback_number_check": {"digits": PlaceholderKind.digits},
         "callback_intro": {"company": PlaceholderKind.text},
     }
@@ -294,6 +295,9 @@ class Prompts(_Strict):
     callback_restored: Line
     callback_calling_now: Line
     whisper_callback: Line
+    # Closed: a callback at opening, offered after the hours; booked in the order asked.
+    callback_at_opening_option: Line
+    callback_booked_at_opening: Line
     # The language menu of a queue with several languages (required there, checked at
     # start): each option in its own language ("For English, press {key}."), the wait
     # menu's way to it ("For another language, press {key}.") and the confirmation after a

@@ -51,6 +51,7 @@ _PATHS = {
     Route.dial_result: "/voice/dial-result",
     Route.resume: "/voice/resume",
     Route.language: "/voice/language",
+    Route.callback_offer: "/voice/callback-offer",
     Route.callback_choice: "/voice/callback-choice",
     Route.callback_number: "/voice/callback-number",
     Route.callback_answer: "/voice/callback-answer",

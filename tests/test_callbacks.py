@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -162,9 +163,8 @@ def test_a_machine_answering_frees_the_agent_and_the_try_is_repeated_then_given_
         assert len(tries) == attempt
         assert tries[-1].wait_for(lambda c: c.ended, SETTLE_SECONDS)
         # The agent is free at once, not held for the ring time.
-        queue = world.services.queue
         assert world.eventually(
-            lambda: queue.agent(world.support, "bob").state is AgentState.available
+            lambda: world.services.queue.agent(world.support, "bob").state is AgentState.available
         )
         clock.advance(settings.retry_after_seconds)
     world.dispatch()
@@ -260,3 +260,37 @@ def test_calling_in_with_a_callback_pending_takes_that_place(world: World) -> No
     heard = again.heard_since(0)
     assert "You asked us to call you, and you're in the same place in the queue." in heard
     assert "There is 1 person ahead of you." in heard
+
+
+def test_closed_callers_are_called_back_at_opening_in_order_ahead_of_later_callers(
+    world: World, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC).timestamp()  # Tue 22:00 New York
+    bob = Console(world.app, "bob")
+    bob.set_state("available")  # signed in late: still nobody is called at night
+    booked = []
+    for caller in ("+14155550101", "+14155550102"):
+        call = world.twilio.dial(caller, SUPPORT_NUMBER)
+        assert "Sorry, Acme is closed right now." in call.heard_since(0)
+        assert "To be called back when we open, press 2." in call.heard_since(0)
+        call.press("2")
+        assert f"ending in {' '.join(caller[-4:])}" in call.heard_since(0)
+        mark = len(call.heard)
+        call.press("1")
+        assert "We'll call you back after we open" in call.heard_since(mark)
+        assert call.ended
+        booked.append(caller)
+        clock.advance(60)
+    silent = world.twilio.dial("+14155550103", SUPPORT_NUMBER)
+    silent.stay_silent()  # no key: goodbye, nothing booked
+    assert silent.ended
+    world.dispatch()
+    assert world.callbacks_to(booked[0]) == [], "nobody is called before opening"
+
+    clock.now = datetime(2026, 11, 25, 13, 1, tzinfo=UTC).timestamp()  # Wed 08:01
+    morning = world.twilio.dial("+14155550177", SUPPORT_NUMBER)
+    assert "There are 2 people ahead of you." in morning.heard_since(0)
+    world.dispatch()
+    assert len(world.callbacks_to(booked[0])) == 1
+    assert world.callbacks_to(booked[1]) == []
+    assert morning.with_agent is None

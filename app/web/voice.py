@@ -135,6 +135,12 @@ def dial_result(params: DialResult) -> Response:
 # worker placed (app/callback_request.py, app/callback_calls.py).
 
 
+@bp.post(path(Route.callback_offer))
+@twilio_webhook(GatherResult)
+def callback_offer(params: GatherResult) -> Response:
+    return _twiml(get_services().callback_requests.offer_at_opening(params))
+
+
 @bp.post(path(Route.callback_choice))
 @twilio_webhook(GatherResult)
 def callback_choice(params: GatherResult) -> Response:
