@@ -608,6 +608,10 @@ class CallbackSettings(_Strict):
     # put through first, and nobody's count goes up), and after the last try they lose it.
     attempts: int = Field(default=3, ge=1, le=10)
     retry_after_seconds: int = Field(default=300, ge=30, le=86_400)
+    # A verified caller whose line drops is called back in their turn (on their caller ID)
+    # rather than only holding their place for the grace period; calling in again within
+    # it still gets the place back.
+    offer_when_dropped: bool = False
 
     @field_validator("countries")
     @classmethod

@@ -294,3 +294,28 @@ def test_closed_callers_are_called_back_at_opening_in_order_ahead_of_later_calle
     assert len(world.callbacks_to(booked[0])) == 1
     assert world.callbacks_to(booked[1]) == []
     assert morning.with_agent is None
+
+
+def test_a_verified_caller_who_drops_is_called_back_in_turn_where_the_operator_asks(
+    world: World,
+) -> None:
+    support = world.support
+    offering = support.model_copy(
+        update={"callbacks": support.callbacks.model_copy(update={"offer_when_dropped": True})}
+    )
+    calls = world.services.calls
+    verified = world.twilio.dial(CALLER, SUPPORT_NUMBER)
+    unverified = world.twilio.dial("+14155550102", SUPPORT_NUMBER)
+    record = calls.get(verified.sid)
+    calls.save(record.model_copy(update={"verification": "verified"}))
+
+    assert world.services.call_end.end(offering, verified.sid).value == "callback"
+    assert world.services.call_end.end(offering, unverified.sid).value == "held"
+    # Off by default: the same drop only holds the place.
+    third = world.twilio.dial("+14155550103", SUPPORT_NUMBER)
+    calls.save(calls.get(third.sid).model_copy(update={"verification": "verified"}))
+    assert world.services.call_end.end(support, third.sid).value == "held"
+    # In its turn the callback is made to the number the verified caller called from.
+    Console(world.app, "bob").set_state("available")
+    world.dispatch()
+    assert len(world.callbacks_to(CALLER)) == 1
