@@ -21,7 +21,7 @@ from app.job_queue import JobQueue
 from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
-from app.voice_reply import GoTo, HangUp, Pause, Reply, Route, Say
+from app.voice_reply import GoTo, HangUp, Listen, Pause, Reply, Route, Say
 from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Arrival:
     def incoming(self, params: VoiceRequest) -> Reply:
         """Take or restore the caller's place and greet them (after the language menu, on a
         number with several languages and a caller whose choice is not remembered)."""
-        ctx = for_called_number(self.config, params.To)
+        ctx = for_called_number(self.config, params.our_number)
         now = self.clock()
         open_now = business_hours.is_open(self.config.operator, _utc(now))
         slot = self.queue_service.take_slot(
@@ -52,7 +52,7 @@ class Arrival:
         match slot.outcome:
             case SlotOutcome.closed:
                 log.info("call %s arrived while closed", params.CallSid)
-                return self._closed(ctx, now)
+                return self._closed(ctx, params, now)
             case SlotOutcome.ended:
                 log.info("late request for ended call %s: no place taken", params.CallSid)
                 return Reply((HangUp(),))
@@ -60,6 +60,11 @@ class Arrival:
                 # Already bridged to an agent: keep that call as it is (an empty document
                 # would hang it up).
                 return Reply((Pause(1),))
+            case SlotOutcome.callback_calling:
+                # We are ringing this number for its callback right now: no second place.
+                log.info("call %s arrived while its callback is being made", params.CallSid)
+                ctx = call_context(self.config, ctx.queue, slot.language)
+                return ctx.reply(ctx.say(ctx.lang.prompts.callback_calling_now), HangUp())
         log.info(
             "call %s took ticket %s (%s), %s ahead",
             params.CallSid,
@@ -75,16 +80,27 @@ class Arrival:
             self.calls.save(record)
             self.calls.seen(record.call_sid, now)
             return language_menu.offer(self.config, ctx)
-        arrived = slot.outcome in (SlotOutcome.new, SlotOutcome.restored)
+        arrived = slot.outcome in (
+            SlotOutcome.new,
+            SlotOutcome.restored,
+            SlotOutcome.callback_restored,
+        )
         return self.welcome(
             call_context(self.config, ctx.queue, slot.language),
             record,
             slot.people_ahead,
             put_through=arrived,
+            callback_restored=slot.outcome is SlotOutcome.callback_restored,
         )
 
     def welcome(
-        self, ctx: CallContext, record: CallRecord, people_ahead: int, *, put_through: bool
+        self,
+        ctx: CallContext,
+        record: CallRecord,
+        people_ahead: int,
+        *,
+        put_through: bool,
+        callback_restored: bool = False,
     ) -> Reply:
         """The greeting, in the call's language: on arrival, or once the language is chosen.
         With `put_through`, a free agent is asked for now (the caller has just become one
@@ -95,7 +111,7 @@ class Arrival:
         if put_through:
             self._put_through_if_someone_is_free(ctx, snapshot)
         record = self._announced(record, people_ahead, wait, now)
-        greeting = tuple(self._greeting(ctx, people_ahead, wait, record))
+        greeting = tuple(self._greeting(ctx, people_ahead, wait, record, callback_restored))
         return ctx.reply(listening.at_greeting(greeting), GoTo(Route.wait))
 
     def _remembered_language(self, ctx: CallContext, caller: str | None) -> str | None:
@@ -148,11 +164,18 @@ class Arrival:
         return record
 
     def _greeting(
-        self, ctx: CallContext, people_ahead: int, wait: float | None, record: CallRecord
+        self,
+        ctx: CallContext,
+        people_ahead: int,
+        wait: float | None,
+        record: CallRecord,
+        callback_restored: bool,
     ) -> list[Say]:
         prompts = ctx.lang.prompts
         sentences = [ctx.say(prompts.greeting, company=self.config.operator.company)]
-        if record.restored_from:
+        if callback_restored:
+            sentences.append(ctx.say(prompts.callback_restored))
+        elif record.restored_from:
             sentences.append(ctx.say(prompts.place_restored))
         sentences += [
             ctx.say(prompts.place_guaranteed),
@@ -167,7 +190,13 @@ class Arrival:
             sentences += [ctx.say(prompts.offer_help), ctx.say(prompts.how_to_reach_a_person)]
         return sentences
 
-    def _closed(self, ctx: CallContext, now: float) -> Reply:
+    def _closed(self, ctx: CallContext, params: VoiceRequest, now: float) -> Reply:
+        """The hours and the next opening; where the queue allows callbacks, the caller may
+        ask for one at opening (a record is kept for it, in the caller's remembered
+        language or the queue's default)."""
+        ctx = call_context(
+            self.config, ctx.queue, self._remembered_language(ctx, params.caller_number)
+        )
         prompts = ctx.lang.prompts
         operator = self.config.operator
         sentences = [
@@ -179,8 +208,23 @@ class Arrival:
         if opening is not None:
             local = local_now.astimezone(opening.tzinfo)
             sentences.append(speech.next_opening_sentence(ctx.lang, local, opening))
-        sentences.append(ctx.say(prompts.goodbye))
-        return ctx.reply(*sentences, HangUp())
+        goodbye = (ctx.say(prompts.goodbye), HangUp())
+        if opening is None or not ctx.queue.callbacks.enabled:
+            return ctx.reply(*sentences, *goodbye)
+        self.calls.save(
+            CallRecord(
+                call_sid=params.CallSid,
+                queue=ctx.queue.name,
+                language=ctx.language,
+                caller=params.caller_number or "",
+                started_at=now,
+                callback_at_opening=opening.timestamp(),
+            )
+        )
+        key = int(listening.CALLBACK_KEY)
+        offer = ctx.say(prompts.callback_at_opening_option, key=key)
+        listen = Listen(Route.callback_offer, (*sentences, offer), timeout=5, num_digits=1)
+        return ctx.reply(listen, *goodbye)
 
 
 def _utc(epoch: float) -> datetime:

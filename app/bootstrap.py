@@ -17,6 +17,8 @@ from app.agents import AgentDirectory
 from app.arrival import Arrival
 from app.assistant import Assistant
 from app.call_end import CallEnd
+from app.callback_calls import CallbackCalls, CallbackOutcomes
+from app.callback_request import CallbackRequests
 from app.calls import CallStore
 from app.clock import Clock
 from app.conversation import Conversation
@@ -29,6 +31,7 @@ from app.job_queue import JobQueue
 from app.language_choice import LanguageChoice
 from app.outage import Resumption
 from app.queue_service import QueueService
+from app.rest_faults import RestFaults
 from app.settings import OperatorConfig, Settings
 from app.stale_calls import StaleCallSweeper
 from app.telephony import Telephony
@@ -50,6 +53,7 @@ class Services:
     calls: CallStore
     dialogue: RasaClient
     telephony: Telephony
+    rest_faults: RestFaults
     arrival: Arrival
     conversation: Conversation
     wait_loop: WaitLoop
@@ -65,6 +69,9 @@ class Services:
     dispatcher: Dispatcher
     stale_calls: StaleCallSweeper
     wait_accuracy: WaitAccuracy
+    callback_requests: CallbackRequests
+    callback_calls: CallbackCalls
+    callback_outcomes: CallbackOutcomes
 
     def close(self) -> None:
         """Close what the services opened: Redis's pool, the HTTP sessions to Rasa and
@@ -126,11 +133,33 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
     agents = AgentDirectory.from_file(settings.agents_file, config)
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
     jobs = JobQueue(client)
-    telephony = Telephony(settings.account_sid, settings.auth_token, settings.twilio_api_base_url)
+    rest_faults = RestFaults(client, clock)
+    telephony = Telephony(
+        settings.account_sid, settings.auth_token, settings.twilio_api_base_url, rest_faults
+    )
     accuracy = WaitAccuracy(client)
     arrival = Arrival(config, queue, calls, history, jobs, clock)
     wait_loop = WaitLoop(config, queue, calls, arrival, clock)
     call_end = CallEnd(config, queue, calls, history, clock)
+    handoff = AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock)
+    callback_requests = CallbackRequests(config, queue, calls, clock)
+    callback_outcomes = CallbackOutcomes(client)
+    callback_calls = CallbackCalls(
+        config,
+        queue,
+        calls,
+        history,
+        handoff,
+        call_end,
+        telephony,
+        jobs,
+        callback_outcomes,
+        settings.base_url,
+        clock,
+    )
+    conversation = Conversation(
+        config, queue, calls, assistant, arrival, wait_loop, callback_requests, clock
+    )
     return Services(
         settings=settings,
         config=config,
@@ -139,21 +168,27 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         calls=calls,
         dialogue=dialogue,
         telephony=telephony,
+        rest_faults=rest_faults,
         arrival=arrival,
-        conversation=Conversation(config, queue, calls, assistant, arrival, wait_loop, clock),
+        conversation=conversation,
         wait_loop=wait_loop,
         language_choice=LanguageChoice(config, queue, calls, history, arrival, jobs, clock),
         resumption=Resumption(config, queue, calls, wait_loop),
         call_end=call_end,
-        handoff=AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock),
+        handoff=handoff,
         agents=agents,
         agent_desk=AgentDesk(config, queue, calls, agents, history, jobs, clock),
         agent_sessions=AgentSessions(client, config.operator.agent_console, clock),
         history=history,
         jobs=jobs,
-        dispatcher=Dispatcher(queue, calls, agents, telephony, settings.base_url, clock),
+        dispatcher=Dispatcher(
+            queue, calls, agents, telephony, callback_calls, settings.base_url, clock
+        ),
         stale_calls=StaleCallSweeper(config, calls, call_end, telephony, clock),
         wait_accuracy=accuracy,
+        callback_requests=callback_requests,
+        callback_calls=callback_calls,
+        callback_outcomes=callback_outcomes,
     )
 
 

@@ -42,6 +42,13 @@ class CallRecord(BaseModel):
     caller: str = ""  # E.164, or "" when withheld
     started_at: float
     restored_from: str = ""  # CallSid of the dropped call whose place (and context) this took
+    # A callback: the call that asked for it (its context is this call's), on the outbound
+    # call the app placed; on the call that asked, the number it is to be called on.
+    callback_of: str = ""
+    callback_number: str | None = None
+    callback_number_tries: int = 0  # numbers keyed that could not be called
+    # Rang while closed: the opening (epoch seconds) a callback would be made after.
+    callback_at_opening: float | None = None
     wants_agent: bool = False
     left_queue_at: float | None = None  # chose to leave (the assistant helped, or gave up)
     # The wait announced on arrival (seconds; None = "not known yet"), kept to measure how
@@ -163,6 +170,43 @@ class CallStore:
 
     def was_offered_to(self, call_sid: str, agent_id: str) -> bool:
         return bool(self._redis.hexists(_handoff_key(call_sid), f"offered:{agent_id}"))
+
+    def for_callback(self, origin_sid: str, outbound_sid: str, at: float) -> CallRecord | None:
+        """The record of a callback's outbound call: the context of the call that asked for
+        it (why, verified or not, language), and what was said on it. Created once (both
+        the worker placing the call and the call's first webhook may ask); None when the
+        asking call's record has expired."""
+        existing = self.get(outbound_sid)
+        if existing is not None:
+            return existing
+        origin = self.get(origin_sid)
+        if origin is None:
+            return None
+        record = origin.model_copy(
+            update={
+                "call_sid": outbound_sid,
+                "started_at": at,
+                "callback_of": origin_sid,
+                "callback_number": None,
+                "awaiting": None,
+                "announced_at": None,
+                "heard_wait_menu": False,
+            }
+        )
+        # The caller's own words on the call that asked: the callback reaches the number
+        # they gave, so nothing is marked as maybe someone else's (unlike a restored place).
+        entries = [entry.model_dump_json() for entry in self.transcript(origin_sid)]
+        pipe = self._redis.pipeline()
+        pipe.set(
+            _record_key(outbound_sid), record.model_dump_json(), ex=CALL_RECORD_TTL_SECONDS, nx=True
+        )
+        if entries:
+            key = _transcript_key(outbound_sid)
+            pipe.delete(key)
+            pipe.rpush(key, *entries)
+            pipe.expire(key, CALL_RECORD_TTL_SECONDS)
+        pipe.execute()
+        return self.get(outbound_sid)
 
     def carry_over(self, previous_sid: str, record: CallRecord) -> CallRecord:
         """A caller restored their place: bring what was said on the dropped call, so nobody

@@ -18,6 +18,7 @@ from app.assistant import (
     verification_message,
 )
 from app.call_context import CallContext, for_called_number
+from app.callback_request import CallbackRequests
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.customers import SecretKind
@@ -55,6 +56,7 @@ class Conversation:
     assistant: Assistant
     arrival: Arrival
     wait_loop: WaitLoop
+    callback_requests: CallbackRequests
     clock: Clock
 
     def turn(self, params: GatherResult) -> Reply:
@@ -76,6 +78,8 @@ class Conversation:
             return self._respond(ctx, record, AssistantResponse([], Next.handoff))
         if record.awaiting is None and digits == listening.ASSISTANT_KEY and not said:
             return self._assistant_again(ctx, record)
+        if record.awaiting is None and digits == listening.CALLBACK_KEY and not said:
+            return self.callback_requests.offer(ctx, record)
         if (
             record.awaiting is None
             and digits == listening.LANGUAGE_KEY
@@ -156,7 +160,20 @@ class Conversation:
         result = self.assistant.converse(
             record, message, self._call_facts(ctx, record), from_app=from_app
         )
-        return self._respond(ctx, result.record or record, result)
+        record = result.record or record
+        if (
+            result.next is Next.wait
+            and record.last_intent == "ask_callback"
+            and ctx.queue.callbacks.enabled
+            and record.caller
+        ):
+            # "Call me back": the assistant's acknowledgement, then the number to confirm.
+            self._settle(ctx, record, Next.wait)
+            said = speech.assistant_sentences(ctx.lang, result.says)
+            return self.callback_requests.offer(
+                ctx, record.model_copy(update={"awaiting": None}), *said
+            )
+        return self._respond(ctx, record, result)
 
     def _assistant_again(self, ctx: CallContext, record: CallRecord) -> Reply:
         """The caller pressed 1 while waiting: the assistant asks how it can help (or the
@@ -240,7 +257,7 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _context(self, params: GatherResult, record: CallRecord) -> CallContext:
-        return for_called_number(self.config, params.To, record.language)
+        return for_called_number(self.config, params.our_number, record.language)
 
     def _note_caller_input(
         self,

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from app import twiml
 from app.agents import AgentDirectory
+from app.callback_calls import CallbackCalls
 from app.calls import CallStore
 from app.clock import Clock
 from app.queue_service import Offer, QueueService
 from app.settings import QueueSettings
-from app.telephony import Telephony
+from app.telephony import Telephony, TelephonyRejected
 from app.voice_reply import Route
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 # The caller is leased to the agent for the ring time plus this: the whisper, Twilio's
 # requests and a slow REST answer. A lease that lapses puts the caller back at the front.
 LEASE_ALLOWANCE_SECONDS = 30
+# Twilio's answering-machine detection listens up to this long (its MachineDetectionTimeout
+# default) before a callback's call asks what to do.
+MACHINE_DETECTION_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -29,21 +33,32 @@ class Dispatcher:
     calls: CallStore
     agents: AgentDirectory
     telephony: Telephony
+    callbacks: CallbackCalls
     public_base_url: str
     clock: Clock
 
     def dispatch(self, queue: QueueSettings) -> list[Offer]:
         """Offer waiting callers to available agents until one side runs out. Returns the
         offers whose calls were moved to their agent. A Twilio outage stops the run with
-        the caller back at the front (`TelephonyUnavailable` propagates, for a retry)."""
+        the caller back at the front (`TelephonyUnavailable` propagates, for a retry); so
+        does Twilio refusing the request for good (bad credentials, say), but without a
+        retry: the next event or the periodic sweep tries again, and the fault is on the
+        operator's page and, for credentials, on /healthz."""
         lease = queue.agent_ring_seconds + LEASE_ALLOWANCE_SECONDS
+        # A callback rings the caller (and waits out the machine detection) before the agent.
+        callback_lease = lease + queue.callbacks.ring_seconds + MACHINE_DETECTION_SECONDS
         moved: list[Offer] = []
-        while (offer := self.queue_service.dispatch(queue, lease)) is not None:
-            if self._put_through(queue, offer):
-                moved.append(offer)
+        while (offer := self.queue_service.dispatch(queue, lease, callback_lease)) is not None:
+            try:
+                if self._put_through(queue, offer):
+                    moved.append(offer)
+            except TelephonyRejected:
+                break
         return moved
 
     def _put_through(self, queue: QueueSettings, offer: Offer) -> bool:
+        if offer.is_callback:
+            return self.callbacks.place(queue, offer)
         if self.agents.get(offer.agent_id) is None:
             # Signed in, then removed from the agents file: never ring them again.
             log.warning("agent %s is no longer in the agents file", offer.agent_id)

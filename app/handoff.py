@@ -86,6 +86,7 @@ class AgentHandoff:
             verified_name=record.customer_name if record.verification == "verified" else None,
             reason=record.reason,
             waited_seconds=waited,
+            callback=bool(record.callback_of),
         )
         spoken_in = ctx.lang.prompts.whisper_language
         if queue.multilingual and spoken_in is not None:
@@ -128,7 +129,9 @@ class AgentHandoff:
     def _context(self, params: VoiceRequest) -> CallContext:
         """The caller's leg: its queue from the dialled number, in the call's language."""
         record = self.calls.get(params.CallSid)
-        return for_called_number(self.config, params.To, record.language if record else None)
+        return for_called_number(
+            self.config, params.our_number, record.language if record else None
+        )
 
 
 def _talked(params: DialResult) -> bool:

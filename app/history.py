@@ -24,6 +24,8 @@ class Outcome(StrEnum):
     answered = "answered"  # talked to an agent
     dropped = "dropped"  # hung up (or the line dropped) before an agent answered
     left = "left"  # chose to leave the queue (the assistant had helped, or they gave up)
+    callback_requested = "callback_requested"  # hung up to be called back in their turn
+    callback_not_reached = "callback_not_reached"  # the last try of a callback missed them
 
 
 class CallSummary(BaseModel):

@@ -121,7 +121,7 @@ def _recording_problems(
     if PlaceholderKind.day in needs and not all(day.recorded for day in lang.day_names):
         problems.append("day_names: a recorded line says a day, so every day must be recorded")
     numbers = lang.recordings.numbers
-    if PlaceholderKind.number in needs:
+    if PlaceholderKind.number in needs or PlaceholderKind.digits in needs:
         if numbers is None:
             problems.append("recordings.numbers: recorded lines say numbers, but none are given")
         else:

@@ -46,7 +46,7 @@ class LanguageChoice:
         if record is None:
             log.warning("language menu for unknown call %s: a new arrival", params.CallSid)
             return self.arrival.incoming(params)
-        ctx = for_called_number(self.config, params.To, record.language)
+        ctx = for_called_number(self.config, params.our_number, record.language)
         if not ctx.queue.multilingual:
             return ctx.reply(GoTo(Route.wait))
         digits = params.Digits.rstrip(listening.END_OF_NUMBER)

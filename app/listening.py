@@ -11,6 +11,7 @@ from app.voice_reply import Listen, Route, Sound
 
 PERSON_KEY = "0"  # at any prompt: a person, now
 ASSISTANT_KEY = "1"  # while waiting: talk to the assistant again
+CALLBACK_KEY = "2"  # while waiting, where the queue allows it: be called back in turn
 LANGUAGE_KEY = "9"  # while waiting, on a number with several languages: the language menu
 END_OF_NUMBER = "#"
 

@@ -103,7 +103,7 @@ class Resumption:
                 "call %s back after an outage with no record: arriving anew", params.CallSid
             )
             return self.wait_loop.next_round(params)
-        ctx = for_called_number(self.config, params.To, record.language)
+        ctx = for_called_number(self.config, params.our_number, record.language)
         position = self.queue_service.position(ctx.queue, params.CallSid)
         if position.state not in (CallState.waiting, CallState.offered):
             return self.wait_loop.next_round(params)

@@ -1,6 +1,7 @@
 """What an operator (or a supervisor) sees of each queue right now: who is waiting, held,
-being put through and served, by language too, every agent's state and languages, the wait
-a new caller would hear, and how far announced waits have been from the real ones."""
+being put through and served, by language too, callbacks pending and how their tries ended,
+every agent's state and languages, the wait a new caller would hear, and how far announced
+waits have been from the real ones."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from app.agents import AgentDirectory
+from app.callback_calls import CallbackOutcomes
 from app.clock import Clock
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig
@@ -47,6 +49,8 @@ class QueueOverview:
     agents: list[AgentLine]
     languages: list[LanguageOverview]
     undecided: int  # in line, still choosing their language
+    callbacks_pending: int  # asked for and not yet made (in the line, not on the phone)
+    callback_outcomes: dict[str, int]  # placed, reached, machine, busy, ..., given_up
     handled_in_window: int
     mean_handle_seconds: float | None
     wait_for_new_caller: float | None  # seconds; None = "not known yet"
@@ -58,6 +62,7 @@ def queue_overviews(
     queue_service: QueueService,
     agents: AgentDirectory,
     accuracy: WaitAccuracy,
+    callback_outcomes: CallbackOutcomes,
     clock: Clock,
 ) -> list[QueueOverview]:
     overviews = []
@@ -94,6 +99,8 @@ def queue_overviews(
                 agents=lines,
                 languages=by_language,
                 undecided=snapshot.undecided,
+                callbacks_pending=snapshot.callbacks,
+                callback_outcomes=callback_outcomes.counts(queue),
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
                 wait_for_new_caller=estimate_for(snapshot, queue, snapshot.line_length),

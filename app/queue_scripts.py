@@ -62,14 +62,44 @@ class LeaveReply(NamedTuple):
 
 
 class DispatchReply(NamedTuple):
-    """dispatch.lua: {agent_id, call_sid, ticket, joined_at, language} (or nil: nobody to
-    pair)"""
+    """dispatch.lua: {agent_id, call_sid, ticket, joined_at, language, callback_number,
+    offer_id} (or nil: nobody to pair)"""
 
     agent_id: str
-    call_sid: str
+    call_sid: str  # '' for a callback to place
     ticket: int
     joined_at: float
     language: str
+    callback_number: str  # '' for a caller on the line
+    offer_id: int
+
+
+class RequestCallbackReply(NamedTuple):
+    """request_callback.lua: {outcome, people_ahead}"""
+
+    outcome: str
+    people_ahead: int
+
+
+class CallbackPlacedReply(NamedTuple):
+    """callback_placed.lua: {outcome, origin_call_sid}"""
+
+    outcome: str
+    origin_call_sid: str
+
+
+class BookAtOpeningReply(NamedTuple):
+    """book_at_opening.lua: {outcome, ticket}"""
+
+    outcome: str
+    ticket: int
+
+
+class CallbackFailedReply(NamedTuple):
+    """callback_failed.lua: {outcome, tries}"""
+
+    outcome: str
+    tries: int
 
 
 class ConnectReply(NamedTuple):
@@ -88,7 +118,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json}"""
+    agents_json, undecided, languages_json, callbacks}"""
 
     line_length: int
     ready: int
@@ -99,6 +129,7 @@ class SnapshotReply(NamedTuple):
     agents_json: str  # {agent id: {state, languages}}
     undecided: int
     languages_json: str  # {language: {line, ready}}
+    callbacks: int  # asked for and not yet made
 
 
 class AgentStateReply(NamedTuple):
@@ -142,6 +173,10 @@ SCRIPT_NAMES = (
     "agent_state",
     "agent",
     "reconcile",
+    "request_callback",
+    "callback_placed",
+    "callback_failed",
+    "book_at_opening",
 )
 
 

@@ -22,6 +22,9 @@ from app.clock import Clock
 from app.queue_scripts import (
     AgentReply,
     AgentStateReply,
+    BookAtOpeningReply,
+    CallbackFailedReply,
+    CallbackPlacedReply,
     ChooseLanguageReply,
     ConnectReply,
     DispatchReply,
@@ -31,6 +34,7 @@ from app.queue_scripts import (
     QueueScripts,
     R,
     ReconcileReply,
+    RequestCallbackReply,
     RequeueFrontReply,
     ScriptArg,
     SnapshotReply,
@@ -55,6 +59,8 @@ _KEY_NAMES = (
     "idle",
     "undecided",
     "served_languages",
+    "callbacks",
+    "callback_due",
 )
 # Each language the queue serves has these keys too (queue/_common.lua).
 _LANGUAGE_KEY_NAMES = ("line", "ready", "switched", "idle")
@@ -95,6 +101,8 @@ class SlotOutcome(StrEnum):
     new = "new"
     existing = "existing"  # the same CallSid again: a retried webhook
     restored = "restored"  # same number within the grace period
+    callback_restored = "callback_restored"  # this number's pending callback, now on the line
+    callback_calling = "callback_calling"  # this number is being called back right now
     serving = "serving"  # already talking to an agent
     closed = "closed"  # no place to give back, and new places are not given now
     ended = "ended"  # the call already ended: a late request must not revive it
@@ -105,6 +113,8 @@ class CallState(StrEnum):
     offered = "offered"
     held = "held"
     serving = "serving"
+    callback = "callback"  # to be called back in its turn, no call now
+    callback_wait = "callback_wait"  # a callback try failed: the next after a pause
     unknown = "unknown"
 
 
@@ -112,7 +122,22 @@ class EndOutcome(StrEnum):
     finished = "finished"
     held = "held"
     released = "released"
+    callback = "callback"  # hung up after asking for a callback: the ticket waits
     unknown = "unknown"
+
+
+class CallbackRequest(StrEnum):
+    requested = "requested"
+    not_waiting = "not_waiting"  # choosing a language, being put through, with an agent
+    taken = "taken"  # that number already has a callback pending on another ticket
+    unknown = "unknown"
+
+
+class CallbackTry(StrEnum):
+    retry = "retry"  # tried again after the pause, the place kept
+    given_up = "given_up"  # that was the last try: the place is gone
+    again = "again"  # the try never started (Twilio unreachable): ready again at once
+    stale = "stale"  # not the try in progress: nothing changed
 
 
 class LanguageOutcome(StrEnum):
@@ -173,12 +198,32 @@ class AgentStatus:
 
 
 @dataclass(frozen=True)
+class CallbackAttempt:
+    """One offer of a callback to an agent: what its outbound call's webhooks carry (in
+    their signed URLs) to say which try they are about."""
+
+    ticket: int
+    offer_id: int
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class Offer:
     agent_id: str
     ticket: int
-    call_sid: str
+    call_sid: str  # '' for a callback still to place
     joined_at: float
     language: str
+    callback_number: str = ""  # the number to call back; '' for a caller on the line
+    offer_id: int = 0  # this offer's own number: a later offer of the ticket has another
+
+    @property
+    def is_callback(self) -> bool:
+        return bool(self.callback_number)
+
+    @property
+    def attempt(self) -> CallbackAttempt:
+        return CallbackAttempt(self.ticket, self.offer_id, self.agent_id)
 
 
 @dataclass(frozen=True)
@@ -214,6 +259,7 @@ class QueueSnapshot:
     agent_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     undecided: int = 0  # in the line, language not chosen yet
     languages: dict[str, LanguageLine] = field(default_factory=dict)
+    callbacks: int = 0  # asked for and not yet made (counted in line_length and ready)
 
     def agents_working(self, language: str | None = None) -> int:
         """Agents taking calls now (signed in and not away); with `language`, only those
@@ -373,19 +419,27 @@ class QueueService:
         """The caller gave up their place by choice; True if they had one."""
         return self._run("leave", LeaveReply, queue, call_sid, self._now()).outcome == "released"
 
-    def dispatch(self, queue: QueueSettings, lease_seconds: int) -> Offer | None:
+    def dispatch(
+        self, queue: QueueSettings, lease_seconds: int, callback_lease_seconds: int = 0
+    ) -> Offer | None:
         """Pair the earliest ready caller whose language an available agent speaks with the
         longest-idle available agent who speaks it (passing over one who is the only free
         speaker of another language with a caller ready), in one step, and lease the caller
         to that agent. None when no such pair exists. A lease not settled by `connect`,
         `requeue_front` or `end_call` lapses: the caller goes back to the front and the
-        agent is marked away."""
+        agent is marked away. A callback in its turn is offered the same way, leased for
+        `callback_lease_seconds`, with `Offer.callback_number` to call (`callback_placed`)."""
         self._reconcile_once(queue)
         reply = self._scripts.run_optional(
             "dispatch",
             DispatchReply,
             queue_keys(queue),
-            [self._now(), lease_seconds, languages_arg(queue)],
+            [
+                self._now(),
+                lease_seconds,
+                callback_lease_seconds or lease_seconds,
+                languages_arg(queue),
+            ],
         )
         if reply is None:
             return None
@@ -395,7 +449,97 @@ class QueueService:
             call_sid=reply.call_sid,
             joined_at=reply.joined_at,
             language=reply.language,
+            callback_number=reply.callback_number,
+            offer_id=reply.offer_id,
         )
+
+    def request_callback(
+        self, queue: QueueSettings, call_sid: str, number: str
+    ) -> tuple[CallbackRequest, int | None]:
+        """Call this caller back on `number` in their turn instead of holding: the ticket
+        keeps its place (see queue/request_callback.lua). Returns the outcome and the
+        people ahead."""
+        reply = self._run(
+            "request_callback", RequestCallbackReply, queue, call_sid, number, self._now()
+        )
+        ahead = reply.people_ahead if reply.people_ahead >= 0 else None
+        return CallbackRequest(reply.outcome), ahead
+
+    def book_at_opening(
+        self,
+        queue: QueueSettings,
+        call_sid: str,
+        caller: str | None,
+        number: str,
+        language: str,
+        opening: float,
+    ) -> bool:
+        """Closed now: a callback at `opening`, in the order asked for and ahead of every
+        caller after opening (queue/book_at_opening.lua). False when that number already
+        has a callback pending."""
+        if language not in queue.languages:
+            raise ValueError(f"queue {queue.name} does not serve {language!r}")
+        reply = self._run(
+            "book_at_opening",
+            BookAtOpeningReply,
+            queue,
+            call_sid,
+            caller or "",
+            number,
+            language,
+            self._now(),
+            opening,
+        )
+        return reply.outcome == "booked"
+
+    def callback_placed(
+        self, queue: QueueSettings, attempt: CallbackAttempt, outbound_call_sid: str
+    ) -> str | None:
+        """Twilio created the callback's call: it now stands for the ticket. Returns the
+        call that asked for the callback, or None when the offer lapsed meanwhile (the call
+        must be hung up). Idempotent."""
+        settings = queue.callbacks
+        reply = self._run(
+            "callback_placed",
+            CallbackPlacedReply,
+            queue,
+            attempt.ticket,
+            attempt.offer_id,
+            outbound_call_sid,
+            attempt.agent_id,
+            self._now(),
+            settings.attempts,
+            settings.retry_after_seconds,
+        )
+        return reply.origin_call_sid if reply.outcome == "placed" else None
+
+    def callback_failed(
+        self,
+        queue: QueueSettings,
+        attempt: CallbackAttempt,
+        outbound_call_sid: str,
+        *,
+        counts: bool = True,
+    ) -> tuple[CallbackTry, int]:
+        """The callback's try did not reach the caller ('' when Twilio never created the
+        call): the agent is free, and the ticket waits for the next try or is given up.
+        A try that never started (`counts` false: Twilio unreachable) is back at the front
+        at once. Returns the outcome and the tries made so far."""
+        settings = queue.callbacks
+        reply = self._run(
+            "callback_failed",
+            CallbackFailedReply,
+            queue,
+            attempt.ticket,
+            attempt.offer_id,
+            outbound_call_sid,
+            attempt.agent_id,
+            self._now(),
+            settings.attempts,
+            settings.retry_after_seconds,
+            "1" if counts else "0",
+        )
+        return CallbackTry(reply.outcome), reply.tries
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
         """The offered agent answered. Returns seconds waited, or None if this call was not
@@ -479,4 +623,5 @@ class QueueService:
                 code: LanguageLine(line=counts["line"], ready=counts["ready"])
                 for code, counts in by_language.items()
             },
+            callbacks=reply.callbacks,
         )

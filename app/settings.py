@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -206,6 +207,7 @@ class PlaceholderKind(StrEnum):
     """What a `{placeholder}` holds, so it can be checked at start and said from clips."""
 
     number = "number"
+    digits = "digits"  # a number said digit by digit (the end of a phone number)
     time = "time"
     day = "day"
     line = "line"  # one of the operator's own lines (a reason's name, a period of the day)
@@ -228,6 +230,10 @@ class Prompts(_Strict):
         "language_option": {"key": PlaceholderKind.number},
         "language_switch": {"key": PlaceholderKind.number},
         "whisper_language": {"language": PlaceholderKind.line},
+        "callback_option": {"key": PlaceholderKind.number},
+        "callback_at_opening_option": {"key": PlaceholderKind.number},
+        "callback_number_check": {"digits": PlaceholderKind.digits},
+        "callback_intro": {"company": PlaceholderKind.text},
     }
 
     greeting: Line
@@ -273,6 +279,25 @@ class Prompts(_Strict):
     outage_resumed: Line
     outage_passed_on: Line
     outage_call_again: Line
+    # Callbacks (queues.yml `callbacks`): offered while waiting, the number confirmed or
+    # keyed, refusals, the booking (followed by the wait), and what the caller hears when
+    # they answer our call; on calling in again with one pending, or while we call them.
+    callback_option: Line
+    callback_number_check: Line
+    callback_no_caller_id: Line
+    callback_enter_number: Line
+    callback_number_invalid: Line
+    callback_number_premium: Line
+    callback_number_abroad: Line
+    callback_booked: Line
+    callback_not_now: Line
+    callback_intro: Line
+    callback_restored: Line
+    callback_calling_now: Line
+    whisper_callback: Line
+    # Closed: a callback at opening, offered after the hours; booked in the order asked.
+    callback_at_opening_option: Line
+    callback_booked_at_opening: Line
     # The language menu of a queue with several languages (required there, checked at
     # start): each option in its own language ("For English, press {key}."), the wait
     # menu's way to it ("For another language, press {key}.") and the confirmation after a
@@ -569,6 +594,34 @@ LANGUAGE_CODE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$"
 MAX_LANGUAGES_PER_QUEUE = 9
 
 
+class CallbackSettings(_Strict):
+    """Calling a caller back in their turn instead of holding (queues.yml `callbacks`)."""
+
+    enabled: bool = False
+    # ISO 3166 codes of the countries whose numbers may be called back; a number keyed
+    # without its country code is read as the first's.
+    countries: list[str] = Field(default=["US"], min_length=1)
+    # How long the caller's phone rings on each try.
+    ring_seconds: int = Field(default=30, ge=10, le=60)
+    # Tries in all, and the pause between them, when a try reaches a machine, a busy line,
+    # nobody, or fails; the caller keeps their place meanwhile (nobody behind them is
+    # put through first, and nobody's count goes up), and after the last try they lose it.
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_seconds: int = Field(default=300, ge=30, le=86_400)
+    # A verified caller whose line drops is called back in their turn (on their caller ID)
+    # rather than only holding their place for the grace period; calling in again within
+    # it still gets the place back.
+    offer_when_dropped: bool = False
+
+    @field_validator("countries")
+    @classmethod
+    def _known_countries(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not ISO 3166 country codes phonenumbers knows: {unknown}")
+        return value
+
+
 class QueueSettings(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     numbers: list[str] = []
@@ -584,6 +637,7 @@ class QueueSettings(_Strict):
     estimate_min_samples: int = Field(default=3, ge=1, le=1000)
     # How long an agent's phone rings before the caller goes back to the front.
     agent_ring_seconds: int = Field(default=20, ge=5, le=60)
+    callbacks: CallbackSettings = CallbackSettings()
 
     @field_validator("numbers")
     @classmethod

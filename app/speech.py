@@ -33,6 +33,17 @@ class Day:
     weekday: int
 
 
+@dataclass(frozen=True)
+class Digits:
+    """Digits said one by one ("ending in 0 1 0 1"), by a voice or from the number clips."""
+
+    digits: str
+
+    def __post_init__(self) -> None:
+        if not self.digits.isdecimal() or not self.digits.isascii():
+            raise ValueError(f"not digits: {self.digits!r}")
+
+
 def sentence(lang: LanguageSettings, line: Line, **values: object) -> Say:
     """`line` as said in `lang`, its placeholders filled with `values`: a number (int), a
     time of day, a `Day`, one of the operator's lines (said as written, or played), or free
@@ -94,6 +105,8 @@ def _said(lang: LanguageSettings, value: object) -> object:
             return spoken_time(lang, value)
         case Day(weekday=weekday):
             return lang.day_names[weekday].text
+        case Digits(digits=digits):
+            return " ".join(digits)
         case Line():
             return value.text
     return value
@@ -162,6 +175,8 @@ def _value_clips(lang: LanguageSettings, value: object) -> list[Clip]:
             return _played(lang, _time_line(lang, value), said)
         case Day(weekday=weekday):
             return _line_clips(lang, lang.day_names[weekday])
+        case Digits(digits=digits):
+            return [clip for digit in digits for clip in _value_clips(lang, int(digit))]
         case Line():
             return _line_clips(lang, value)
     if isinstance(value, str) and value.isdecimal():
@@ -239,15 +254,18 @@ def whisper_sentences(
     verified_name: str | None,
     reason: str | None,
     waited_seconds: float,
+    callback: bool = False,
 ) -> list[Say]:
-    """What the agent hears on answering, before the caller is put through: who (if
-    verified), why, and how long they waited (whole minutes, rounded down)."""
+    """What the agent hears on answering, before the caller is put through: that it is a
+    callback (if so), who (if verified), why, and how long they waited (whole minutes,
+    rounded down; for a callback, since they first called)."""
     prompts = lang.prompts
-    sentences = [
+    sentences = [sentence(lang, prompts.whisper_callback)] if callback else []
+    sentences.append(
         sentence(lang, prompts.whisper_verified, name=verified_name)
         if verified_name
         else sentence(lang, prompts.whisper_not_verified)
-    ]
+    )
     if reason:
         spoken: Line | str = lang.reason_names.get(reason) or reason.replace("_", " ")
         sentences.append(sentence(lang, prompts.whisper_reason, reason=spoken))

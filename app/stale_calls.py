@@ -12,7 +12,7 @@ from app.call_end import CallEnd
 from app.calls import CallStore
 from app.clock import Clock
 from app.settings import OperatorConfig
-from app.telephony import LIVE_STATUSES, Telephony
+from app.telephony import LIVE_STATUSES, Telephony, TelephonyRejected
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,14 @@ class StaleCallSweeper:
         now = self.clock()
         ended = 0
         for call_sid in self.calls.quiet_since(now - QUIET_AFTER_SECONDS):
-            status = self.telephony.call_status(call_sid)
+            try:
+                status = self.telephony.call_status(call_sid)
+            except TelephonyRejected as refused:
+                # Counted and logged by Telephony. Bad credentials fail every call alike;
+                # anything else is about this call only.
+                if refused.fault.credentials:
+                    break
+                continue
             if status in LIVE_STATUSES:
                 self.calls.seen(call_sid, now)
                 continue

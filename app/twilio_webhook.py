@@ -80,11 +80,21 @@ class VoiceRequest(BaseModel):
     From: Address = ""
     To: Address
     CallStatus: CallStatus
+    # inbound, or outbound-api for a call the app placed (a callback), outbound-dial for a
+    # <Dial>'s leg.
+    Direction: str = Field(default="inbound", max_length=32)
+
+    @property
+    def our_number(self) -> str:
+        """The contact centre's number on this call, which says its queue: the number
+        dialled (`To`), or the one a callback is placed from (`From`)."""
+        return self.From if self.Direction == "outbound-api" else self.To
 
     @property
     def caller_number(self) -> str | None:
-        """The caller's E.164 number, or None when withheld, unknown or not a phone number."""
-        number = self.From.strip()
+        """The caller's E.164 number (on a callback, the number called), or None when
+        withheld, unknown or not a phone number."""
+        number = (self.To if self.Direction == "outbound-api" else self.From).strip()
         if number.lower() in _WITHHELD or not _E164.match(number):
             return None
         return number
@@ -96,6 +106,14 @@ class GatherResult(VoiceRequest):
     SpeechResult: str = ""
     Confidence: float | None = Field(default=None, ge=0, le=1)
     Digits: Annotated[str, Field(pattern=r"^[0-9*#]*$", max_length=64)] = ""
+
+
+class CallbackAnswer(VoiceRequest):
+    """The first request of a callback's outbound call, after Twilio's answering-machine
+    detection: human, machine_start, machine_end_beep, machine_end_silence, fax or
+    unknown."""
+
+    AnsweredBy: str = Field(default="", max_length=32)
 
 
 class AgentLegRequest(VoiceRequest):

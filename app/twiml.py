@@ -18,6 +18,7 @@ from twilio.twiml import TwiML
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from app.agents import Reach
+from app.queue_service import CallbackAttempt
 from app.voice_reply import (
     DialNumber,
     GoTo,
@@ -50,6 +51,11 @@ _PATHS = {
     Route.dial_result: "/voice/dial-result",
     Route.resume: "/voice/resume",
     Route.language: "/voice/language",
+    Route.callback_offer: "/voice/callback-offer",
+    Route.callback_choice: "/voice/callback-choice",
+    Route.callback_number: "/voice/callback-number",
+    Route.callback_answer: "/voice/callback-answer",
+    Route.callback_status: "/voice/callback-status",
 }
 
 # The query parameter of `Route.resume` saying which try after an outage this is.
@@ -72,6 +78,19 @@ def path(route: Route, *, agent_id: str | None = None, attempt: int | None = Non
 def url(public_base_url: str, route: Route, *, agent_id: str | None = None) -> str:
     """An absolute URL, for Twilio's REST API (which takes no relative ones)."""
     return f"{public_base_url}{path(route, agent_id=agent_id)}"
+
+
+def callback_url(public_base_url: str, route: Route, queue: str, attempt: CallbackAttempt) -> str:
+    """The absolute URL of a callback's outbound call (its answer or status): which queue,
+    ticket, offer and agent it is about, signed by Twilio with the rest. The queue is named
+    because the number called is the caller's, not one of the queue's."""
+    query = {
+        "queue": queue,
+        "ticket": attempt.ticket,
+        "offer": attempt.offer_id,
+        "agent": attempt.agent_id,
+    }
+    return f"{public_base_url}{_PATHS[route]}?{urlencode(query)}"
 
 
 def render(reply: Reply) -> str:

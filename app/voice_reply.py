@@ -28,6 +28,11 @@ class Route(StrEnum):
     dial_result = "dial_result"  # the attempt to reach the agent is over
     resume = "resume"  # another try after the queue store failed (app/outage.py)
     language = "language"  # the key pressed at the language menu
+    callback_offer = "callback_offer"  # closed: the key for a callback at opening
+    callback_choice = "callback_choice"  # 1: call me on this number, 2: another number
+    callback_number = "callback_number"  # the number keyed to be called back on
+    callback_answer = "callback_answer"  # a callback's outbound call was answered
+    callback_status = "callback_status"  # a callback's outbound call changed status
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class WaitLoop:
         if record is None:
             log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
-        ctx = for_called_number(self.config, params.To, record.language)
+        ctx = for_called_number(self.config, params.our_number, record.language)
         position = self.queue_service.position(ctx.queue, params.CallSid)
         if position.state is CallState.unknown:
             log.warning("call %s has no place in %s: taking one", params.CallSid, ctx.queue.name)
@@ -74,6 +74,9 @@ class WaitLoop:
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
             sentences.append(ctx.say(ctx.lang.prompts.wait_menu))
+            if ctx.queue.callbacks.enabled:
+                key = int(listening.CALLBACK_KEY)
+                sentences.append(ctx.say(ctx.lang.prompts.callback_option, key=key))
             hint = language_menu.switch_hint(ctx)
             if hint is not None:
                 sentences.append(hint)

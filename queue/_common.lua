@@ -23,6 +23,10 @@ local K_UNDECIDED  = KEYS[14] -- zset ticket -> ticket: in the line without a la
                               --   (the language menu): ahead of later callers of every language
 local K_SERVED     = KEYS[15] -- set of language codes the queue serves or has served (kept by
                               --   reconcile.lua, so a language removed later is still found)
+local K_CALLBACKS  = KEYS[16] -- hash number -> ticket of a callback asked for and not yet
+                              --   made: one per number
+local K_CALLBACK_DUE = KEYS[17] -- zset ticket -> when a callback whose last try failed may
+                                --   be tried again (meanwhile it keeps its place, not ready)
 -- Then four keys per language of the queue, in the order of the languages given as the
 -- last ARGV of every script (comma-separated codes, the queue's default first):
 --   line     zset ticket -> ticket: who counts as ahead in this language (waiting, offered,
@@ -36,7 +40,7 @@ local LANG_KEYS = {}
 do
   local i = 0
   for code in string.gmatch(ARGV[#ARGV], '[^,]+') do
-    local base = 15 + 4 * i
+    local base = 17 + 4 * i
     LANGS[#LANGS + 1] = code
     LANG_KEYS[code] = {
       line = KEYS[base + 1], ready = KEYS[base + 2],
@@ -121,9 +125,13 @@ local function forget_ticket(ticket, rec)
   redis.call('ZREM', K_READY, ticket)
   redis.call('ZREM', K_HELD_UNTIL, ticket)
   redis.call('ZREM', K_OFFERS, ticket)
+  redis.call('ZREM', K_CALLBACK_DUE, ticket)
   redis.call('HDEL', K_TICKETS, ticket)
   if rec then
     leave_language(ticket, rec)
+    if rec.callback_number and redis.call('HGET', K_CALLBACKS, rec.callback_number) == ticket then
+      redis.call('HDEL', K_CALLBACKS, rec.callback_number)
+    end
     if rec.sid and redis.call('HGET', K_CALLS, rec.sid) == ticket then
       redis.call('HDEL', K_CALLS, rec.sid)
     end
@@ -186,8 +194,51 @@ local function settle_agent(agent, sid, next_state, now)
   end
 end
 
+-- A callback being made has no call of its own until Twilio names the outbound call; the
+-- agent reserved for it holds this instead.
+local function callback_ref(ticket)
+  return 'callback:' .. ticket
+end
+
+-- The call an offer's agent holds: the caller's, or the callback's reference.
+local function offered_call(ticket, rec)
+  return rec.sid or callback_ref(ticket)
+end
+
+-- Is this ticket a callback still to be answered (no live caller behind it)?
+local function is_pending_callback(rec)
+  return rec.callback_number ~= nil and (rec.state == 'callback' or rec.state == 'callback_wait'
+    or (rec.state == 'offered' and rec.callback_sid == rec.sid))
+end
+
+-- A callback's try is over without a conversation (a machine, busy, no answer, failed, or
+-- never heard of again): the reserved agent is free at once, at their old place; the
+-- ticket waits `retry_after` seconds, keeping its place, or after the last try is given
+-- up. Returns 'retry' or 'given_up'.
+local function callback_try_failed(ticket, rec, now, attempts, retry_after)
+  settle_agent(rec.offered_to, offered_call(ticket, rec), 'available', now)
+  if rec.sid then
+    if redis.call('HGET', K_CALLS, rec.sid) == ticket then redis.call('HDEL', K_CALLS, rec.sid) end
+    redis.call('ZADD', K_ENDED, now, rec.sid)
+  end
+  redis.call('ZREM', K_OFFERS, ticket)
+  if (rec.callback_tries or 0) >= attempts then
+    forget_ticket(ticket, rec)
+    return 'given_up'
+  end
+  rec.state = 'callback_wait'
+  rec.sid = nil
+  rec.callback_sid = nil
+  rec.offered_to = nil
+  save_ticket(ticket, rec)
+  set_ready(ticket, rec, false)
+  redis.call('ZADD', K_CALLBACK_DUE, now + retry_after, ticket)
+  return 'retry'
+end
+
 -- Holds past their deadline end; offers whose lease lapsed (a dead worker, a lost
--- callback) go back to the ready set at their own ticket, which is the front for them.
+-- callback) go back to the ready set at their own ticket, which is the front for them;
+-- callbacks whose pause between tries is over are ready again.
 -- Runs at the start of every script, with the caller's `now`, so no sweeper is needed.
 local function expire_due(now)
   redis.call('ZREMRANGEBYSCORE', K_ENDED, '-inf', now - ENDED_KEEP_SECONDS)
@@ -197,11 +248,35 @@ local function expire_due(now)
   for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', K_OFFERS, '-inf', now)) do
     redis.call('ZREM', K_OFFERS, ticket)
     local rec = load_ticket(ticket)
-    if rec and rec.state == 'offered' then
+    if rec and rec.state == 'offered' and is_pending_callback(rec) then
+      -- A callback nobody heard the end of (the worker placing it died, or the outbound
+      -- call's status was lost): not the agent's doing. A try that was placed counts as
+      -- one and waits out the pause (the call is surely over by then, so nobody is called
+      -- twice at once); one never placed goes back to the front as it was.
+      if rec.callback_sid then
+        callback_try_failed(ticket, rec, now, rec.callback_attempts or 1,
+          rec.callback_retry_after or 0)
+      else
+        settle_agent(rec.offered_to, offered_call(ticket, rec), 'available', now)
+        rec.state = 'callback'
+        rec.offered_to = nil
+        save_ticket(ticket, rec)
+        set_ready(ticket, rec, true)
+      end
+    elseif rec and rec.state == 'offered' then
       -- The agent never answered and nobody said so: they are not at their desk.
       settle_agent(rec.offered_to, rec.sid, 'away', now)
       rec.state = 'waiting'
       rec.offered_to = nil
+      save_ticket(ticket, rec)
+      set_ready(ticket, rec, true)
+    end
+  end
+  for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', K_CALLBACK_DUE, '-inf', now)) do
+    redis.call('ZREM', K_CALLBACK_DUE, ticket)
+    local rec = load_ticket(ticket)
+    if rec and rec.state == 'callback_wait' then
+      rec.state = 'callback'
       save_ticket(ticket, rec)
       set_ready(ticket, rec, true)
     end

@@ -8,13 +8,17 @@
 -- leased to the agent; the lease is settled by connect (answered), requeue_front (no
 -- answer) or end_call (the caller hung up), and lapses back to the front on its own.
 -- Held tickets and undecided callers are never offered; an offered caller still counts as
--- ahead of later callers until connected. A ready entry without a waiting caller of that
+-- ahead of later callers until connected. A callback in its turn is offered like a
+-- waiting caller (by ticket); the app then places the call (callback_placed.lua), and the
+-- agent holds the callback's reference until Twilio names the call. A ready entry without a waiting caller of that
 -- language behind it, or an idle entry whose agent is not available to speak it, is
 -- dropped on the way (reconcile.lua puts such sets right as a whole).
--- ARGV: now, lease_seconds, languages
--- Returns: {agent_id, call_sid, ticket, joined_at, language} or nil when no waiting caller
---   has an available agent who speaks their language
-local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- ARGV: now, lease_seconds, callback_lease_seconds, languages
+-- Returns: {agent_id, call_sid, ticket, joined_at, language, callback_number, offer_id} or
+--   nil when no waiting caller has an available agent who speaks their language
+--   call_sid: '' for a callback to place; callback_number: '' for a caller on the line
+--   offer_id: this offer's own number (a later offer of the same ticket has another)
+local now, lease, callback_lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 expire_due(now)
 
 -- The first caller in this language's ready set who can be offered, and their record.
@@ -24,7 +28,7 @@ local function ready_head(code)
     local first = redis.call('ZRANGE', keys.ready, 0, 0)[1]
     if not first then return nil end
     local rec = load_ticket(first)
-    if rec and rec.state == 'waiting' and rec.language == code then
+    if rec and (rec.state == 'waiting' or rec.state == 'callback') and rec.language == code then
       return first, rec
     end
     redis.call('ZREM', keys.ready, first)
@@ -85,14 +89,20 @@ for _, candidate in ipairs(speakers) do
 end
 
 local agent_rec = load_agent(agent)
+-- A caller who asked for a callback and is still on the line is simply put through.
+local placing = rec.state == 'callback' and not rec.sid
 set_ready(head, rec, false)
 rec.state = 'offered'
 rec.offered_to = agent
 rec.offered_at = now
+rec.offer_id = next_stamp()
 save_ticket(head, rec)
-redis.call('ZADD', K_OFFERS, now + lease, head)
+redis.call('ZADD', K_OFFERS, now + (placing and callback_lease or lease), head)
 save_agent(agent, {
-  state = 'offered', since = now, call_sid = rec.sid,
+  state = 'offered', since = now, call_sid = offered_call(head, rec),
   idle_since = agent_rec.idle_since or now, languages = agent_rec.languages,
 })
-return {agent, rec.sid, tonumber(head), tostring(rec.joined_at), language}
+return {
+  agent, rec.sid or '', tonumber(head), tostring(rec.joined_at), language,
+  placing and rec.callback_number or '', rec.offer_id,
+}

@@ -5,6 +5,7 @@
 --   'finished'  the conversation with an agent ended (its length is recorded)
 --   'held'      dropped before service: the ticket is kept until now + grace
 --   'released'  dropped before service with a withheld number: nothing can restore it
+--   'callback'  hung up after asking for a callback: the ticket waits for its turn
 --   'unknown'   not a call this queue holds (already ended, or never queued)
 local sid, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 expire_due(now)
@@ -30,6 +31,19 @@ end
 -- Hung up while an agent's phone rang: the agent is free again, at their old place.
 if rec.state == 'offered' then
   settle_agent(rec.offered_to, sid, 'available', now)
+end
+
+-- A caller who asked to be called back hangs up (as told to, or while being put
+-- through): the ticket keeps its place without a call, ready to be called in its turn.
+if rec.callback_number and rec.callback_sid ~= sid then
+  redis.call('HDEL', K_CALLS, sid)
+  rec.sid = nil
+  rec.offered_to = nil
+  rec.state = 'callback'
+  save_ticket(ticket, rec)
+  redis.call('ZREM', K_OFFERS, ticket)
+  set_ready(ticket, rec, true)
+  return 'callback'
 end
 
 if rec.caller == '' or grace <= 0 then

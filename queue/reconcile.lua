@@ -31,7 +31,7 @@ local retired = {}
 do
   local i = 0
   for code in string.gmatch(ARGV[1], '[^,]+') do
-    local base = 15 + 4 * #LANGS + 4 * i
+    local base = 17 + 4 * #LANGS + 4 * i
     retired[#retired + 1] = code
     RETIRED_KEYS[code] = {KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]}
     i = i + 1
@@ -111,7 +111,7 @@ for _, ticket in ipairs(line) do
       end
     end
     if changed then save_ticket(ticket, rec) end
-    if rec.state == 'waiting' and has(K_READY, ticket) then
+    if (rec.state == 'waiting' or rec.state == 'callback') and has(K_READY, ticket) then
       redis.call('ZADD', keys.ready, ticket, ticket)
     else
       removed = removed + redis.call('ZREM', keys.ready, ticket)

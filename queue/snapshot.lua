@@ -1,9 +1,10 @@
 -- The numbers the wait estimate and the operator need, read in one consistent moment.
 -- ARGV: now, since (oldest ended_at of finished conversations to return), languages
--- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json}
+-- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks}
 --   agents_json: {agent id: {state, languages}} for every agent who has signed in
 --   undecided: callers in the line who have not chosen a language yet
 --   languages_json: {language: {line, ready}} for each language the queue serves
+--   callbacks: callbacks asked for and not yet made (they count in the line and ready)
 local now, since = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_due(now)
 local handled = {}
@@ -35,4 +36,5 @@ return {
   cjson.encode(agents),
   redis.call('ZCARD', K_UNDECIDED),
   cjson.encode(by_language),
+  redis.call('HLEN', K_CALLBACKS),
 }

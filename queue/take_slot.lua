@@ -4,6 +4,9 @@
 --   choose; a restored place keeps its own), languages
 -- Returns: {ticket, people_ahead, outcome, previous_call_sid, language}
 --   outcome: 'new' | 'existing' (retried webhook) | 'restored' (called back within grace)
+--            | 'callback_restored' (this number has a callback pending: the caller takes
+--              its place on the line, the callback is off)
+--            | 'callback_calling' (that callback is being made right now: no second place)
 --            | 'serving' (already with an agent: ticket and people_ahead are -1)
 --            | 'closed' (no place to give back and new ones are not allowed now)
 --            | 'ended' (this call has already ended: a late or replayed request)
@@ -28,6 +31,29 @@ if rec then
 end
 
 if caller ~= '' then
+  ticket = redis.call('HGET', K_CALLBACKS, caller)
+  rec = ticket and load_ticket(ticket)
+  if rec and rec.state == 'offered' then
+    return {tonumber(ticket), people_ahead(ticket, rec), 'callback_calling', '', rec.language or ''}
+  end
+  if rec and (rec.state == 'callback' or rec.state == 'callback_wait') then
+    redis.call('HDEL', K_CALLBACKS, caller)
+    redis.call('ZREM', K_CALLBACK_DUE, ticket)
+    if rec.sid and redis.call('HGET', K_CALLS, rec.sid) == ticket then
+      redis.call('HDEL', K_CALLS, rec.sid)
+    end
+    -- The call that asked for the callback: its context comes back with the place.
+    local previous = rec.callback_from or rec.sid or ''
+    rec.sid = sid
+    rec.state = 'waiting'
+    rec.callback_number = nil
+    rec.callback_sid = nil
+    save_ticket(ticket, rec)
+    redis.call('HSET', K_CALLS, sid, ticket)
+    set_ready(ticket, rec, true)
+    return {tonumber(ticket), people_ahead(ticket, rec), 'callback_restored', previous,
+      rec.language or ''}
+  end
   ticket = redis.call('HGET', K_HELD, caller)
   if ticket then
     rec = load_ticket(ticket)

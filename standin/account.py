@@ -110,6 +110,7 @@ class SimulatedTwilio:
         status_callback_event: Iterable[str] = ("completed",),
         status_callback_method: str = "POST",
         timeout: int = 60,
+        machine_detection: str | None = None,
     ) -> SimulatedCall:
         """An outbound call (Twilio's `POST Calls.json`): returns at once with the call
         queued. Its phone rings in the background (per `phones`) once `call.ring()` is
@@ -134,7 +135,7 @@ class SimulatedTwilio:
             direction="outbound-api",
             status_callback=callback,
         )
-        call.place(first, timeout)
+        call.place(first, timeout, machine_detection)
         return call
 
     def call(self, sid: str) -> SimulatedCall | None:

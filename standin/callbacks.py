@@ -35,6 +35,12 @@ class StatusCallbacks(Leg):
     _status_sent: bool
     _sequence: int
 
+    @property
+    def status_callback_url(self) -> str | None:
+        """Where this call's status callbacks go (tests replay them, as Twilio's retries
+        would)."""
+        return self._status_callback.url if self._status_callback is not None else None
+
     def _callback_params(self, status: str) -> dict[str, str]:
         params = self.base_params(status) | {
             "CallDuration": str(self.duration),

@@ -1,6 +1,7 @@
 """The phones the stand-in rings: agents' softphones, numbers and SIP addresses reached by a
 <Dial>, and customers called back through the REST API. Each has a behaviour (answer now,
-after a few seconds, never, busy, failed); a phone nobody configured answers at once."""
+after a few seconds, never, busy, failed, or an answering machine); a phone nobody configured
+answers at once."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ class Answer(StrEnum):
     never = "never"
     busy = "busy"
     failed = "failed"
+    machine = "machine"  # an answering machine picks up at once
 
 
-# What ringing a phone comes to; these are Twilio's DialCallStatus / CallStatus words.
+# What ringing a phone comes to; these are Twilio's DialCallStatus / CallStatus words, and
+# MACHINE: answered, by a machine (what Twilio's answering-machine detection tells apart).
 ANSWERED = "answered"
+MACHINE = "machine"
 NO_ANSWER = "no-answer"
 BUSY = "busy"
 FAILED = "failed"
@@ -28,7 +32,7 @@ _AFTER = re.compile(r"^after\s+(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?)?)?$")
 
 
 class PhoneBehaviourError(ValueError):
-    """A behaviour that is not one of: now, after <n>s, never, busy, failed."""
+    """A behaviour that is not one of: now, after <n>s, never, busy, failed, machine."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class PhoneBehaviour:
 
     @classmethod
     def parse(cls, text: str, press: str | None = None) -> PhoneBehaviour:
-        """`now`, `after 1s` (or `after 2.5 seconds`), `never`, `busy` or `failed`."""
+        """`now`, `after 1s` (or `after 2.5 seconds`), `never`, `busy`, `failed` or
+        `machine`."""
         words = " ".join(str(text).lower().split())
         if press is not None and not re.fullmatch(r"[0-9*#]{1,40}", press):
             raise PhoneBehaviourError(f"press must be keys (0-9, * or #), not {press!r}")
@@ -53,7 +58,7 @@ class PhoneBehaviour:
             return cls(Answer(words), 0.0, press)
         except ValueError:
             raise PhoneBehaviourError(
-                f"answer must be now, 'after <n>s', never, busy or failed, not {text!r}"
+                f"answer must be now, 'after <n>s', never, busy, failed or machine, not {text!r}"
             ) from None
 
     def describe(self) -> str:
@@ -62,7 +67,7 @@ class PhoneBehaviour:
 
     def ring(self, timeout: float) -> tuple[str, float]:
         """What ringing this phone for at most `timeout` seconds comes to, and how many
-        seconds it rings first: (answered | no-answer | busy | failed, seconds)."""
+        seconds it rings first: (answered | machine | no-answer | busy | failed, seconds)."""
         match self.answer:
             case Answer.now:
                 return ANSWERED, 0.0
@@ -72,6 +77,8 @@ class PhoneBehaviour:
                 return NO_ANSWER, float(timeout)
             case Answer.busy:
                 return BUSY, 0.0
+            case Answer.machine:
+                return MACHINE, 0.0
         return FAILED, 0.0
 
 

@@ -171,6 +171,7 @@ def create_call(account_sid: str) -> tuple[Response, int]:
             status_callback_event=[e for value in events for e in value.split()],
             status_callback_method=_method("StatusCallbackMethod"),
             timeout=max(1, min(timeout, 600)),
+            machine_detection=_machine_detection(),
         )
     except twiml.TwimlError as exc:
         raise TwilioApiError(400, 12100, f"Twiml: document parse failure: {exc}") from exc
@@ -178,6 +179,15 @@ def create_call(account_sid: str) -> tuple[Response, int]:
     created = jsonify(call_resource(call))
     call.ring()
     return created, 201
+
+
+def _machine_detection() -> str | None:
+    value = request.form.get("MachineDetection")
+    if value is None:
+        return None
+    if value not in ("Enable", "DetectMessageEnd"):
+        raise _invalid("MachineDetection", "must be Enable or DetectMessageEnd")
+    return value
 
 
 def _required(name: str, code: int, message: str) -> str:

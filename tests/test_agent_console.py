@@ -13,7 +13,7 @@ from app.bootstrap import Services
 from app.queue_service import AgentState
 from app.settings import QueueSettings
 from standin import SimulatedCall, SimulatedTwilio
-from tests.conftest import SUPPORT_NUMBER, Clock
+from tests.conftest import AUTH_TOKEN, CALLS_URL, SUPPORT_NUMBER, Clock
 from tests.test_handoff import agent_leg, redirected_to
 
 PASSWORDS = {
@@ -350,3 +350,26 @@ def test_the_operator_page_shows_each_language_line_and_who_speaks_it(
     html = carol.client.get("/operator/").get_data(as_text=True)
     assert 'id="language-regional-th-TH"' in html and "1 still choosing" in html
     assert choosing.sid != thai.sid
+
+
+def test_the_operator_page_counts_twilio_faults_and_says_when_credentials_are_refused(
+    app, twilio: SimulatedTwilio, services: Services, support: QueueSettings
+) -> None:
+    twilio.dial("+14155550101", SUPPORT_NUMBER)
+    Console(app, "alice").set_state("available")
+    carol = Console(app, "carol")
+    assert "No failed requests." in carol.client.get("/operator/").get_data(as_text=True)
+
+    with responses.RequestsMock() as rest:
+        rest.post(CALLS_URL, status=401, json={"code": 20003, "message": "Authenticate"})
+        services.dispatcher.dispatch(support)
+        services.dispatcher.dispatch(support)
+
+    html = carol.client.get("/operator/").get_data(as_text=True)
+    assert "Twilio refuses the account's credentials (code 20003)" in html
+    assert "refused, not retried" in html
+    assert AUTH_TOKEN not in html
+    overview = carol.client.get("/operator/queues.json").get_json()
+    faults = [(f["operation"], f["kind"], f["code"], f["count"]) for f in overview["rest_faults"]]
+    assert faults == [("redirect", "permanent", "20003", 2)]
+    assert overview["credentials_refused"]["code"] == "20003"

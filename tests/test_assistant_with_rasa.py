@@ -327,3 +327,19 @@ def test_the_latest_intent_is_kept_even_inside_a_form(
     record, _ = record_of(rasa_app, call)
     assert record.last_intent == "provide_account_number"
     assert record.dialogue.get("account_number") == MARIA["account"]
+
+
+def test_call_me_back_to_the_assistant_leads_to_the_callback_with_the_place_kept(
+    rasa_twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings
+) -> None:
+    rasa_twilio.dial("+14155550199", SUPPORT_NUMBER)
+    call = rasa_twilio.dial("+14155550101", SUPPORT_NUMBER)
+    mark = len(call.heard)
+    call.say("can you just call me back when it's my turn")
+    heard = call.heard_since(mark)
+    assert "We'll call you on the number ending in 0 1 0 1." in heard, heard
+    call.press("1")
+    assert call.ended
+    assert queue_service.position(support, call.sid).state is CallState.unknown  # call over
+    behind = rasa_twilio.dial("+14155550177", SUPPORT_NUMBER)
+    assert queue_service.position(support, behind.sid).people_ahead == 2

@@ -242,6 +242,34 @@ def test_twilio_unreachable_leaves_caller_and_agent_as_they_were_and_fails_the_j
     assert (position.state, position.people_ahead) == (CallState.waiting, 0)
 
 
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, 20003), (400, 21205)], ids=["credentials", "bad-url"]
+)
+def test_twilio_refusing_keeps_caller_and_agent_and_is_counted_not_retried(
+    status: int, code: int, twilio: SimulatedTwilio, services: Services, support: QueueSettings
+) -> None:
+    first = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    second = twilio.dial("+14155550102", SUPPORT_NUMBER)
+    make_available(services, "alice", "bob")
+    with responses.RequestsMock() as rest:
+        rest.post(CALLS_URL, status=status, json={"code": code, "message": "no", "status": status})
+        assert services.dispatcher.dispatch(support) == []  # no exception: no job retry
+        assert len(rest.calls) == 1, "one refusal stops the run: the next would be refused too"
+    for agent in ("alice", "bob"):
+        assert services.queue.agent(support, agent).state is AgentState.available
+    for ahead, call in enumerate((first, second)):
+        position = services.queue.position(support, call.sid)
+        assert (position.state, position.people_ahead) == (CallState.waiting, ahead)
+    [fault] = services.rest_faults.counts()
+    assert (fault.operation, fault.kind, fault.code, fault.count) == (
+        "redirect",
+        "permanent",
+        str(code),
+        1,
+    )
+    assert (services.rest_faults.credentials_refused() is not None) == (code == 20003)
+
+
 def test_a_lapsed_offer_marks_the_silent_agent_away_and_the_caller_goes_to_another(
     twilio: SimulatedTwilio,
     services: Services,

@@ -28,9 +28,9 @@ from tests.test_telephony import (
     CALL_PATH,
     CALL_SID,
     CALL_STATUSES,
+    REJECTED,
     REST_CALLS,
     TWIML_URL,
-    UNAVAILABLE,
     RestCall,
     by_name,
     run,
@@ -156,6 +156,10 @@ def test_prism_accepts_each_request_the_app_sends(
 
     assert len(wire.exchanges) == 1, str(wire)
     exchange = wire.exchanges[0]
+    if rest_call.prism_misreads and exchange.status == 422:
+        misread = {tuple(v["location"]) for v in json.loads(exchange.body)["validation"]}
+        assert misread <= {("body", name) for name in rest_call.prism_misreads}, str(wire)
+        return
     assert exchange.status in (200, 201, 204), str(wire)
     assert exchange.url.endswith(rest_call.path)
     assert rest_call.accepted(result), f"{rest_call.name} gave {result!r}:\n{wire}"
@@ -167,6 +171,8 @@ def test_each_method_reads_a_404_from_prism_as_an_unknown_call(
 ) -> None:
     """The spec defines no error answers, so `Prefer: code=404` gets Prism's own
     problem+json 404 (no Twilio error code in it): the HTTP status alone must do."""
+    if rest_call.prism_misreads:
+        pytest.skip("Prism refuses the request before answering 404 (see prism_misreads)")
     wire.extra_headers["Prefer"] = "code=404"
 
     result = run(rest_call, telephony)
@@ -177,14 +183,14 @@ def test_each_method_reads_a_404_from_prism_as_an_unknown_call(
 
 
 @pytest.mark.parametrize("rest_call", by_name())
-def test_a_request_prism_rejects_makes_each_method_raise_unavailable(
+def test_a_request_prism_rejects_makes_each_method_raise_rejected(
     rest_call: RestCall, prism_url: str, wire: Wire
 ) -> None:
     """An account SID that breaks the spec's pattern gets Prism's 422: the method must not
     take it for success or for an unknown call."""
     telephony = Telephony("AC-not-an-account-sid", AUTH_TOKEN, prism_url)
 
-    assert run(rest_call, telephony) is UNAVAILABLE
+    assert run(rest_call, telephony) is REJECTED
     assert [exchange.status for exchange in wire.exchanges] == [422], str(wire)
     assert "Request path parameter accountsid must match pattern" in wire.exchanges[0].body
 

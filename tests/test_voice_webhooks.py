@@ -365,7 +365,10 @@ def test_first_round_of_the_wait_loop_explains_the_keys_once(twilio: SimulatedTw
     call = twilio.dial("+14155550101", SUPPORT_NUMBER)
     mark = len(call.heard)
     call.stay_silent()
-    assert call.heard_since(mark) == "Press 1 to talk to the assistant, or 0 for a person."
+    assert call.heard_since(mark) == (
+        "Press 1 to talk to the assistant, or 0 for a person. If you'd rather not hold, "
+        "press 2 and we'll call you back when it's your turn."
+    )
     mark = len(call.heard)
     call.stay_silent()
     assert call.heard_since(mark) == ""

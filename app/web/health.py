@@ -1,4 +1,5 @@
-"""`GET /healthz`: each component's state; 503 when a required one is down. It needs no
+"""`GET /healthz`: each component's state; 503 when a required one is down, 200 with status
+`degraded` when only an optional one is (callers still queue and reach people). It needs no
 sign-in (load balancers call it), so it shows states only: the reason a component is down
 (an exception's text, an address) goes to the log."""
 
@@ -46,11 +47,35 @@ def _check_rasa(services: Services) -> dict[str, object]:
     return state
 
 
+def _check_twilio(services: Services) -> dict[str, object]:
+    # Not required for callers already here, but nobody is put through to an agent while
+    # Twilio refuses the credentials: a setting to fix, not an outage to wait out. Only
+    # Twilio's own answers count (no request is made here: this page is public).
+    try:
+        refused = services.rest_faults.credentials_refused()
+    except redis.RedisError:
+        return {"ok": False, "required": False, "state": "unknown"}
+    if refused is None:
+        return {"ok": True, "required": False}
+    return {
+        "ok": False,
+        "required": False,
+        "state": "credentials refused",
+        "code": refused["code"],
+    }
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     services = get_services()
-    components = {"redis": _check_redis(services.redis), "rasa": _check_rasa(services)}
+    components = {
+        "redis": _check_redis(services.redis),
+        "rasa": _check_rasa(services),
+        "twilio": _check_twilio(services),
+    }
     healthy = all(c["ok"] for c in components.values() if c["required"])
-    response = jsonify(status="ok" if healthy else "unavailable", components=components)
+    whole = all(c["ok"] for c in components.values())
+    status = "ok" if whole else "degraded" if healthy else "unavailable"
+    response = jsonify(status=status, components=components)
     response.status_code = 200 if healthy else 503
     return response

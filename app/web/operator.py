@@ -26,6 +26,7 @@ def _overviews() -> list[Any]:
         services.queue,
         services.agents,
         services.wait_accuracy,
+        services.callback_outcomes,
         current_app.config["CLOCK"],
     )
 
@@ -33,10 +34,14 @@ def _overviews() -> list[Any]:
 @bp.get("/")
 @signed_in
 def overview() -> str:
+    queues = _overviews()
+    faults = get_services().rest_faults
     return render_template(
         "operator/overview.html",
         agent=g.agent,
-        queues=_overviews(),
+        queues=queues,
+        rest_faults=faults.counts(),
+        credentials_refused=faults.credentials_refused(),
         csrf_token=g.agent_session.csrf_token,
     )
 
@@ -44,4 +49,10 @@ def overview() -> str:
 @bp.get("/queues.json")
 @signed_in
 def overview_json() -> Response:
-    return jsonify(queues=[dataclasses.asdict(q) for q in _overviews()])
+    queues = _overviews()
+    faults = get_services().rest_faults
+    return jsonify(
+        queues=[dataclasses.asdict(q) for q in queues],
+        rest_faults=[dataclasses.asdict(f) for f in faults.counts()],
+        credentials_refused=faults.credentials_refused(),
+    )

@@ -20,8 +20,11 @@ from flask import Blueprint, Response, abort, jsonify, request
 from app import outage
 from app.agents import AGENT_ID_PATTERN
 from app.bootstrap import get_services
+from app.queue_service import CallbackAttempt
+from app.settings import QueueSettings
 from app.twilio_webhook import (
     AgentLegRequest,
+    CallbackAnswer,
     DialResult,
     GatherResult,
     VoiceRequest,
@@ -128,6 +131,53 @@ def dial_result(params: DialResult) -> Response:
     return _twiml(get_services().handoff.dial_result(params, _agent_id()))
 
 
+# Callbacks: the caller's choice and number on their own call, then the outbound call the
+# worker placed (app/callback_request.py, app/callback_calls.py).
+
+
+@bp.post(path(Route.callback_offer))
+@twilio_webhook(GatherResult)
+def callback_offer(params: GatherResult) -> Response:
+    return _twiml(get_services().callback_requests.offer_at_opening(params))
+
+
+@bp.post(path(Route.callback_choice))
+@twilio_webhook(GatherResult)
+def callback_choice(params: GatherResult) -> Response:
+    return _twiml(get_services().callback_requests.choice(params))
+
+
+@bp.post(path(Route.callback_number))
+@twilio_webhook(GatherResult)
+def callback_number(params: GatherResult) -> Response:
+    return _twiml(get_services().callback_requests.number(params))
+
+
+def _callback_attempt() -> tuple[QueueSettings, CallbackAttempt]:
+    """The queue, ticket, offer and agent a callback's URL names (signed by Twilio)."""
+    names = {q.name for q in get_services().config.queues.queues}
+    queue, ticket, offer = (request.args.get(k, "") for k in ("queue", "ticket", "offer"))
+    if queue not in names or not ticket.isdecimal() or not offer.isdecimal():
+        _bad_request("the queue, ticket or offer query parameter is missing or malformed")
+    attempt = CallbackAttempt(int(ticket), int(offer), _agent_id())
+    return get_services().config.queue_named(queue), attempt
+
+
+@bp.post(path(Route.callback_answer))
+@twilio_webhook(CallbackAnswer)
+def callback_answer(params: CallbackAnswer) -> Response:
+    queue, attempt = _callback_attempt()
+    return _twiml(get_services().callback_calls.answered(params, queue, attempt))
+
+
+@bp.post(path(Route.callback_status))
+@twilio_webhook(VoiceRequest)
+def callback_status(params: VoiceRequest) -> Response:
+    queue, attempt = _callback_attempt()
+    get_services().callback_calls.status_changed(params, queue, attempt)
+    return Response(status=204)
+
+
 @bp.errorhandler(redis.RedisError)
 def queue_store_down(error: redis.RedisError) -> Response:
     """Redis failed during a voice webhook (after its signature and shape were checked:
@@ -135,7 +185,7 @@ def queue_store_down(error: redis.RedisError) -> Response:
     which would make it play its application error and drop the caller."""
     call_sid = request.form.get("CallSid", "")
     log.error("queue store unavailable during %s for call %s: %s", request.path, call_sid, error)
-    if request.endpoint == "voice.status":
+    if request.endpoint in ("voice.status", "voice.callback_status"):
         # Acknowledged so Twilio does not retry it; the end is not recorded. If Redis comes
         # back with the call's place, the stale-call sweep (app/stale_calls.py) asks Twilio
         # about the quiet call and ends it then.
@@ -155,4 +205,7 @@ def queue_store_down(error: redis.RedisError) -> Response:
     attempt = 0 if raw is None else outage.parse_attempt(raw, config)
     if attempt is None:
         attempt = config.operator.outage.max_attempts
-    return _twiml(outage.while_down(config, request.form.get("To", ""), call_sid, attempt))
+    # The centre's number: the one dialled, or the one a callback was placed from.
+    outbound = request.form.get("Direction") == "outbound-api"
+    ours = request.form.get("From" if outbound else "To", "")
+    return _twiml(outage.while_down(config, ours, call_sid, attempt))
