@@ -344,3 +344,32 @@ def test_the_caller_can_cancel_on_the_callback_itself(world: World) -> None:
         lambda: queue.position(world.support, behind.sid).state is CallState.serving
     )
     assert asked.ended
+
+
+def test_status_callbacks_late_duplicated_and_out_of_order_change_nothing(world: World) -> None:
+    ask_for_a_callback(world)
+    bob = Console(world.app, "bob")
+    bob.set_state("available")
+    world.dispatch()
+    [callback] = world.callbacks_to(CALLER)
+    assert callback.wait_for(lambda c: c.gather is not None, SETTLE_SECONDS)
+    callback.stay_silent()
+    queue = world.services.queue
+    assert world.eventually(
+        lambda: queue.position(world.support, callback.sid).state is CallState.serving
+    )
+    url = callback.status_callback_url
+    assert url is not None
+    before = world.services.callback_outcomes.counts(world.support)
+    # While talking: a late "ringing" and an out-of-order "busy" for this very call.
+    for status in ("ringing", "busy", "no-answer"):
+        assert world.twilio.post(url, callback.base_params(status))[0] == 204
+    assert queue.position(world.support, callback.sid).state is CallState.serving
+    assert queue.agent(world.support, "bob").state is AgentState.on_call
+    # The real end, then the same end again and a late "in-progress".
+    for status in ("completed", "completed", "in-progress"):
+        assert world.twilio.post(url, callback.base_params(status))[0] == 204
+    assert queue.agent(world.support, "bob").state is AgentState.wrap_up
+    assert world.services.history.contact(callback.sid).call.outcome is Outcome.answered
+    assert world.services.callback_outcomes.counts(world.support) == before
+    assert queue.snapshot(world.support).callbacks == 0
