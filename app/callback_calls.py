@@ -25,14 +25,16 @@ from app.queue_service import CallbackAttempt, CallbackTry, CallState, Offer, Qu
 from app.redis_text import text
 from app.settings import OperatorConfig, QueueSettings
 from app.telephony import OutboundCall, Telephony, TelephonyRejected, TelephonyUnavailable
-from app.twilio_webhook import CallbackAnswer, CallStatus, VoiceRequest
-from app.voice_reply import HangUp, Reply, Route
+from app.twilio_webhook import CallbackAnswer, CallStatus, GatherResult, VoiceRequest
+from app.voice_reply import GoTo, HangUp, Listen, Reply, Route
 
 log = logging.getLogger(__name__)
 
 # What answered, as Twilio's answering-machine detection says (AnsweredBy); "unknown" is put
 # through: a person who said nothing is better served than hung up on.
 _MACHINES = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "fax"})
+# Pressed on the callback: "I no longer need this call".
+CANCEL_KEY = "9"
 # The outbound call ended without anyone to talk to.
 _MISSED = {
     CallStatus.busy: "busy",
@@ -137,9 +139,35 @@ class CallbackCalls:
             self._missed(queue, attempt, params.CallSid, "machine")
             return ctx.reply(HangUp())
         self.outcomes.count(queue, "reached")
-        intro = ctx.say(ctx.lang.prompts.callback_intro, company=self.config.operator.company)
+        prompts = ctx.lang.prompts
+        intro = ctx.say(prompts.callback_intro, company=self.config.operator.company)
+        cancel = ctx.say(prompts.callback_cancel_option, key=int(CANCEL_KEY))
+        # A short chance to say it is no longer needed; silence rings the agent.
+        listen = Listen(Route.callback_cancel, (intro, cancel), timeout=3, num_digits=1)
         ring = self.handoff.connect(params, attempt.agent_id)
-        return ctx.reply(intro, *ring.steps)
+        return ctx.reply(listen, *ring.steps)
+
+    def cancel(self, params: GatherResult) -> Reply:
+        """A key on the callback: the cancel key gives the place up (the reserved agent
+        is free at once); any other goes on to the agent."""
+        record = self.calls.get(params.CallSid)
+        if record is None:
+            return Reply((HangUp(),))
+        queue = self.config.queue_named(record.queue)
+        ctx = call_context(self.config, queue, record.language)
+        position = self.queue_service.position(queue, params.CallSid)
+        if params.Digits != CANCEL_KEY:
+            if position.agent_id is None:
+                return ctx.reply(GoTo(Route.wait))
+            return self.handoff.connect(params, position.agent_id)
+        self.calls.save(record.model_copy(update={"left_queue_at": self.clock()}))
+        left = self.queue_service.leave(queue, params.CallSid)
+        log.info("callback %s cancelled by the caller (had a place: %s)", params.CallSid, left)
+        self.outcomes.count(queue, "cancelled")
+        # Into the contact history now: the call's end finds nothing of it in the queue.
+        self.call_end.end(queue, params.CallSid)
+        self.jobs.dispatch_soon(queue.name)
+        return ctx.reply(ctx.say(ctx.lang.prompts.callback_cancelled), HangUp())
 
     def status_changed(
         self, params: VoiceRequest, queue: QueueSettings, attempt: CallbackAttempt

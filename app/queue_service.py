@@ -459,8 +459,16 @@ class QueueService:
         """Call this caller back on `number` in their turn instead of holding: the ticket
         keeps its place (see queue/request_callback.lua). Returns the outcome and the
         people ahead."""
+        policy = queue.callbacks
         reply = self._run(
-            "request_callback", RequestCallbackReply, queue, call_sid, number, self._now()
+            "request_callback",
+            RequestCallbackReply,
+            queue,
+            call_sid,
+            number,
+            self._now(),
+            policy.attempts,
+            policy.retry_after_seconds,
         )
         ahead = reply.people_ahead if reply.people_ahead >= 0 else None
         return CallbackRequest(reply.outcome), ahead
@@ -489,6 +497,8 @@ class QueueService:
             language,
             self._now(),
             opening,
+            queue.callbacks.attempts,
+            queue.callbacks.retry_after_seconds,
         )
         return reply.outcome == "booked"
 

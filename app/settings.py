@@ -232,6 +232,7 @@ class Prompts(_Strict):
         "whisper_language": {"language": PlaceholderKind.line},
         "callback_option": {"key": PlaceholderKind.number},
         "callback_at_opening_option": {"key": PlaceholderKind.number},
+        "callback_cancel_option": {"key": PlaceholderKind.number},
         "callback_number_check": {"digits": PlaceholderKind.digits},
         "callback_intro": {"company": PlaceholderKind.text},
     }
@@ -298,6 +299,9 @@ class Prompts(_Strict):
     # Closed: a callback at opening, offered after the hours; booked in the order asked.
     callback_at_opening_option: Line
     callback_booked_at_opening: Line
+    # On the callback itself, before the agent rings: a way to say it is no longer needed.
+    callback_cancel_option: Line
+    callback_cancelled: Line
     # The language menu of a queue with several languages (required there, checked at
     # start): each option in its own language ("For English, press {key}."), the wait
     # menu's way to it ("For another language, press {key}.") and the confirmation after a

@@ -55,6 +55,7 @@ _PATHS = {
     Route.callback_choice: "/voice/callback-choice",
     Route.callback_number: "/voice/callback-number",
     Route.callback_answer: "/voice/callback-answer",
+    Route.callback_cancel: "/voice/callback-cancel",
     Route.callback_status: "/voice/callback-status",
 }
 

@@ -32,6 +32,7 @@ class Route(StrEnum):
     callback_choice = "callback_choice"  # 1: call me on this number, 2: another number
     callback_number = "callback_number"  # the number keyed to be called back on
     callback_answer = "callback_answer"  # a callback's outbound call was answered
+    callback_cancel = "callback_cancel"  # the key on the callback: no longer needed
     callback_status = "callback_status"  # a callback's outbound call changed status
 
 

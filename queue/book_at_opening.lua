@@ -3,10 +3,12 @@
 -- ahead of everyone who calls after opening. It waits, counted in the line but never
 -- offered, until `not_before` (the opening), then is ready like any callback. One pending
 -- callback per number.
--- ARGV: call_sid, caller (E.164 or ''), number (E.164), language, now, not_before, languages
+-- ARGV: call_sid, caller (E.164 or ''), number (E.164), language, now, not_before, attempts,
+--   retry_after_seconds, languages
 -- Returns: {outcome, ticket}  outcome: 'booked' | 'taken' (that number already has one)
 local sid, caller, number, language = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, not_before = tonumber(ARGV[5]), tonumber(ARGV[6])
+local attempts, retry_after = tonumber(ARGV[7]), tonumber(ARGV[8])
 expire_due(now)
 local other = redis.call('HGET', K_CALLBACKS, number)
 if other and load_ticket(other) then
@@ -19,6 +21,7 @@ local rec = {
   caller = caller, state = 'callback_wait', joined_at = not_before, language = language,
   callback_number = number, callback_tries = 0, callback_from = sid,
   callback_asked_at = now, callback_at_opening = true,
+  callback_attempts = attempts, callback_retry_after = retry_after,
 }
 save_ticket(ticket, rec)
 join_line(ticket, rec)

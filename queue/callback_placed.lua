@@ -28,7 +28,7 @@ end
 rec.sid = sid
 rec.callback_sid = sid
 rec.callback_tries = (rec.callback_tries or 0) + 1
--- What a lapsed lease needs to settle the try on its own (see expire_due).
+-- The policy now in force settles the try, also when its lease lapses (see expire_due).
 rec.callback_attempts = attempts
 rec.callback_retry_after = retry_after
 save_ticket(ticket, rec)

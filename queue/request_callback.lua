@@ -2,12 +2,14 @@
 -- (counted ahead of later callers, offered in its turn like anyone waiting), with the
 -- number to call. When their call ends, end_call.lua keeps the ticket as a callback
 -- instead of holding it for the grace period. One pending callback per number.
--- ARGV: call_sid, number (E.164), now, languages
+-- ARGV: call_sid, number (E.164), now, attempts, retry_after_seconds (the queue's policy,
+--   kept with the ticket), languages
 -- Returns: {outcome, people_ahead}
 --   outcome: 'requested' | 'not_waiting' (choosing a language, being put through, with an
 --            agent) | 'taken' (that number already has a callback pending on another
 --            ticket) | 'unknown'
 local sid, number, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local attempts, retry_after = tonumber(ARGV[4]), tonumber(ARGV[5])
 expire_due(now)
 local ticket = redis.call('HGET', K_CALLS, sid)
 local rec = ticket and load_ticket(ticket)
@@ -29,6 +31,8 @@ rec.state = 'callback'
 rec.callback_number = number
 rec.callback_tries = rec.callback_tries or 0
 rec.callback_asked_at = now
+rec.callback_attempts = attempts
+rec.callback_retry_after = retry_after
 -- The call that asked: its context is what the agent sees when the callback is answered.
 rec.callback_from = sid
 save_ticket(ticket, rec)

@@ -158,17 +158,26 @@ def test_a_callback_twilio_would_not_place_counts_as_a_try(
     assert queue_service.agent(support, "bob").state is AgentState.available
 
 
-def test_a_lapsed_lease_before_placing_goes_back_to_the_front_and_frees_the_agent(
+def test_a_lapsed_lease_before_placing_frees_the_agent_and_waits_the_pause_uncounted(
     queue_service: QueueService, support: QueueSettings, line: list[str], clock: Clock
 ) -> None:
-    """A worker that died between the offer and Twilio's answer: not the agent's doing."""
+    """A worker that died between the offer and Twilio's answer: not the agent's doing. Its
+    request may have reached Twilio, so the next try waits out the pause (any such call is
+    over by then), but the try is not counted."""
     offer = offer_callback(queue_service, support, line)
     clock.advance(CALLBACK_LEASE + 1)
     assert queue_service.agent(support, "bob").state is AgentState.available
-    again = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
-    assert again is not None and (again.ticket, again.is_callback) == (offer.ticket, True)
+    during = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
+    assert during is not None and during.call_sid == line[2], "the callers behind meanwhile"
     # Too late now: the first offer's placing is refused (the app hangs that call up).
     assert queue_service.callback_placed(support, offer.attempt, new_call_sid()) is None
+    clock.advance(support.callbacks.retry_after_seconds)
+    available(queue_service, support, "carol")
+    again = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
+    assert again is not None and (again.ticket, again.is_callback) == (offer.ticket, True)
+    outbound = new_call_sid()
+    assert queue_service.callback_placed(support, again.attempt, outbound) == line[1]
+    assert queue_service.callback_failed(support, again.attempt, outbound)[1] == 1
 
 
 def test_a_lapsed_lease_after_placing_counts_the_try_and_waits_the_pause(

@@ -132,9 +132,13 @@ def test_hold_ask_hang_up_and_be_called_back_in_turn_with_the_context(world: Wor
     world.dispatch()
     [callback] = world.callbacks_to(CALLER)
     assert callback.from_ == SUPPORT_NUMBER
+    assert callback.wait_for(lambda c: c.gather is not None, SETTLE_SECONDS)
     heard = callback.heard_since(0)
     assert "Hello, this is Acme calling you back, as you asked." in heard
-    assert "putting you through to an agent" in heard
+    assert "If you no longer need this call, press 9." in heard
+    callback.stay_silent()  # still wanted: on to the agent
+    callback.wait_settled(SETTLE_SECONDS)
+    assert "putting you through to an agent" in callback.heard_since(0)
     assert world.eventually(
         lambda: queue.position(world.support, callback.sid).state is CallState.serving
     )
@@ -319,3 +323,53 @@ def test_a_verified_caller_who_drops_is_called_back_in_turn_where_the_operator_a
     Console(world.app, "bob").set_state("available")
     world.dispatch()
     assert len(world.callbacks_to(CALLER)) == 1
+
+
+def test_the_caller_can_cancel_on_the_callback_itself(world: World) -> None:
+    asked = ask_for_a_callback(world)
+    behind = world.twilio.dial("+14155550122", SUPPORT_NUMBER)
+    world.twilio.phones.set(CALLER, PhoneBehaviour.parse("now", press="9"))
+    Console(world.app, "bob").set_state("available")
+    world.dispatch()
+    [callback] = world.callbacks_to(CALLER)
+    assert callback.wait_for(lambda c: c.ended, SETTLE_SECONDS)
+    assert "I've cancelled your callback." in callback.heard_since(0)
+    queue = world.services.queue
+    assert queue.position(world.support, behind.sid).people_ahead == 0
+    assert world.services.callback_outcomes.counts(world.support)["cancelled"] == 1
+    assert world.services.history.contact(callback.sid).call.outcome is Outcome.left
+    # Bob is free for the caller behind, who is next.
+    world.dispatch()
+    assert world.eventually(
+        lambda: queue.position(world.support, behind.sid).state is CallState.serving
+    )
+    assert asked.ended
+
+
+def test_status_callbacks_late_duplicated_and_out_of_order_change_nothing(world: World) -> None:
+    ask_for_a_callback(world)
+    bob = Console(world.app, "bob")
+    bob.set_state("available")
+    world.dispatch()
+    [callback] = world.callbacks_to(CALLER)
+    assert callback.wait_for(lambda c: c.gather is not None, SETTLE_SECONDS)
+    callback.stay_silent()
+    queue = world.services.queue
+    assert world.eventually(
+        lambda: queue.position(world.support, callback.sid).state is CallState.serving
+    )
+    url = callback.status_callback_url
+    assert url is not None
+    before = world.services.callback_outcomes.counts(world.support)
+    # While talking: a late "ringing" and an out-of-order "busy" for this very call.
+    for status in ("ringing", "busy", "no-answer"):
+        assert world.twilio.post(url, callback.base_params(status))[0] == 204
+    assert queue.position(world.support, callback.sid).state is CallState.serving
+    assert queue.agent(world.support, "bob").state is AgentState.on_call
+    # The real end, then the same end again and a late "in-progress".
+    for status in ("completed", "completed", "in-progress"):
+        assert world.twilio.post(url, callback.base_params(status))[0] == 204
+    assert queue.agent(world.support, "bob").state is AgentState.wrap_up
+    assert world.services.history.contact(callback.sid).call.outcome is Outcome.answered
+    assert world.services.callback_outcomes.counts(world.support) == before
+    assert queue.snapshot(world.support).callbacks == 0

@@ -344,6 +344,9 @@ def test_closed_centre_says_the_hours_and_next_opening_and_queues_nobody(
     heard = " ".join(call.heard)
     assert "Acme is closed right now" in heard
     assert "We open again on Monday at 8:00 AM." in heard
+    assert "To be called back when we open, press 2." in heard
+    call.stay_silent()  # no callback wanted: goodbye
+    assert call.heard[-1] == "Thank you for calling. Goodbye."
     assert call.ended
     assert queue_length(queue_service, support) == 0
 

@@ -170,6 +170,12 @@ def callback_answer(params: CallbackAnswer) -> Response:
     return _twiml(get_services().callback_calls.answered(params, queue, attempt))
 
 
+@bp.post(path(Route.callback_cancel))
+@twilio_webhook(GatherResult)
+def callback_cancel(params: GatherResult) -> Response:
+    return _twiml(get_services().callback_calls.cancel(params))
+
+
 @bp.post(path(Route.callback_status))
 @twilio_webhook(VoiceRequest)
 def callback_status(params: VoiceRequest) -> Response:
