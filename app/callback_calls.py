@@ -16,7 +16,7 @@ import redis
 from app import twiml
 from app.call_context import call_context
 from app.call_end import CallEnd
-from app.calls import CallStore
+from app.calls import CallRecord, CallStore
 from app.clock import Clock
 from app.handoff import AgentHandoff
 from app.history import ContactHistory, Outcome, summary_of
@@ -119,7 +119,18 @@ class CallbackCalls:
         if origin is None:
             return False
         if self.calls.for_callback(origin, call_sid, self.clock()) is None:
+            # The asking call's record expired (a day): the callback still goes through,
+            # with what the queue knows, rather than be hung up on as an unknown call.
             log.warning("callback %s: the record of the asking call %s expired", call_sid, origin)
+            self.calls.save(
+                CallRecord(
+                    call_sid=call_sid,
+                    queue=queue.name,
+                    language=queue.default_language,
+                    started_at=self.clock(),
+                    callback_of=origin or call_sid,
+                )
+            )
         self.calls.note_offer(call_sid, attempt.agent_id, self.clock())
         return True
 
