@@ -99,12 +99,15 @@ class CallbackCalls:
             self.queue_service.callback_failed(queue, attempt, "", counts=False)
             raise
         except TelephonyRejected as refused:
-            self._missed(queue, attempt, "", f"refused {refused.fault.code}")
             if refused.fault.credentials:
+                # The account's fault, not the number's: no try spent, the place kept, and
+                # the run stops (every request would be refused alike).
+                self.queue_service.callback_failed(queue, attempt, "", counts=False)
                 raise
+            self._missed(queue, attempt, "", f"refused {refused.fault.code}")
             return False
         if not self.adopt(queue, attempt, sid):
-            log.warning("callback call %s placed after its offer lapsed: hanging up", sid)
+            log.warning("callback call %s: its try is already over (lapsed or missed)", sid)
             self.telephony.hang_up(sid)
             return False
         log.info("callback for ticket %s placed (%s) for %s", offer.ticket, sid, offer.agent_id)
