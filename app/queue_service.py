@@ -30,6 +30,7 @@ from app.queue_scripts import (
     DispatchReply,
     EndCallReply,
     LeaveReply,
+    OfferDeliveredReply,
     PositionReply,
     QueueScripts,
     R,
@@ -552,6 +553,14 @@ class QueueService:
             policy.attempts,
             policy.retry_after_seconds,
         )
+
+    def offer_delivered(self, queue: QueueSettings, call_sid: str, agent_id: str) -> bool:
+        """The offered call was moved to ring `agent_id`: a lapse of its lease from now on
+        means the agent did not answer (before, that the call was never moved)."""
+        reply = self._run(
+            "offer_delivered", OfferDeliveredReply, queue, call_sid, agent_id, self._now()
+        )
+        return reply.outcome == "delivered"
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
         """The offered agent answered. Returns seconds waited, or None if this call was not

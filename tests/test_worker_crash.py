@@ -1,5 +1,6 @@
-"""A real RQ worker process SIGKILLed while it places a callback (its request to Twilio in
-flight): the caller is neither lost nor called twice, and the agent is not left reserved.
+"""A real RQ worker process SIGKILLed in the middle of its work (its request to Twilio in
+flight), while it puts a waiting caller through and while it places a callback: the caller
+is neither lost nor called twice, and the agent is not left reserved.
 
 Twilio is a stand-in on loopback that records every call it is asked to create and holds
 the first request open until the worker is dead. Either Twilio had created that call (its
@@ -48,6 +49,7 @@ class CreatingTwilio:
         self.first_is_created = first_is_created
         self.requests: list[dict[str, str]] = []  # every create asked for
         self.created: list[dict[str, Any]] = []  # the calls that exist
+        self.updates: list[tuple[str, dict[str, str]]] = []  # live calls moved (redirects)
         self.first_arrived = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
@@ -74,6 +76,16 @@ class CreatingTwilio:
                 self.first_arrived.set()
                 self.release.wait(30)  # the worker is killed meanwhile
             return jsonify(call), 201
+
+        @app.post(f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/<sid>.json")
+        def update(sid: str) -> Any:
+            with self._lock:
+                self.updates.append((sid, request.form.to_dict()))
+                first = len(self.updates) == 1
+            if first:
+                self.first_arrived.set()
+                self.release.wait(30)
+            return jsonify(sid=sid, status="in-progress")
 
         @app.get(calls)
         def list_calls() -> Any:
@@ -248,3 +260,55 @@ def test_a_try_never_created_frees_the_agent_and_is_placed_once_after_the_pause(
     assert offer.is_callback and offer.agent_id == "bob"
     assert [c["to"] for c in twilio.created] == [CALLER]
     assert len(twilio.requests) == 2
+
+
+def test_a_worker_killed_while_moving_a_caller_leaves_neither_caller_nor_agent_stuck(
+    redis_client: redis.Redis,
+    redis_url: str,
+    settings_for: Callable[[str], Settings],
+    tmp_path: Path,
+) -> None:
+    """The redirect never reached Twilio: when the lease lapses the caller is back at the
+    front and the agent available (not marked away: they were never rung), and the next
+    worker moves the call once."""
+    twilio = CreatingTwilio(first_is_created=False)
+    with serving(twilio.app) as api:
+        web = create_app({"SETTINGS": settings_for(api), "CLOCK": time.time, "TESTING": True})
+        services: Services = web.extensions["queue_assistant"]
+        support = services.config.queue_named("support")
+        caller = new_call_sid()
+        services.queue.take_slot(support, caller, CALLER)
+        services.queue.set_agent_state(support, "bob", AgentState.available, ["en-US"])
+        Queue(DISPATCH_QUEUE, connection=redis_client).enqueue("app.jobs.dispatch_queue", "support")
+        worker = start_worker(redis_url, api, tmp_path / "worker.log")
+        lapsed = support.agent_ring_seconds + LEASE_ALLOWANCE_SECONDS + 1
+        later = create_app(
+            {
+                "SETTINGS": settings_for(api),
+                "CLOCK": lambda: time.time() + lapsed,
+                "TESTING": True,
+            }
+        )
+        try:
+            assert twilio.first_arrived.wait(WORKER_START_SECONDS), (
+                tmp_path / "worker.log"
+            ).read_text()
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+            twilio.release.set()
+            assert services.queue.agent(support, "bob").state is AgentState.offered
+
+            next_worker: Services = later.extensions["queue_assistant"]
+            assert next_worker.queue.agent(support, "bob").state is AgentState.available
+            position = next_worker.queue.position(support, caller)
+            assert (position.state, position.people_ahead) == (CallState.waiting, 0)
+            [offer] = next_worker.dispatcher.dispatch(support)
+            assert (offer.call_sid, offer.agent_id) == (caller, "bob")
+            assert [sid for sid, _ in twilio.updates] == [caller, caller]
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=10)
+            twilio.release.set()
+            web.extensions["queue_assistant"].close()
+            later.extensions["queue_assistant"].close()
