@@ -16,7 +16,7 @@ import redis
 from app import twiml
 from app.call_context import call_context
 from app.call_end import CallEnd
-from app.calls import CallStore
+from app.calls import CallRecord, CallStore
 from app.clock import Clock
 from app.handoff import AgentHandoff
 from app.history import ContactHistory, Outcome, summary_of
@@ -99,12 +99,15 @@ class CallbackCalls:
             self.queue_service.callback_failed(queue, attempt, "", counts=False)
             raise
         except TelephonyRejected as refused:
-            self._missed(queue, attempt, "", f"refused {refused.fault.code}")
             if refused.fault.credentials:
+                # The account's fault, not the number's: no try spent, the place kept, and
+                # the run stops (every request would be refused alike).
+                self.queue_service.callback_failed(queue, attempt, "", counts=False)
                 raise
+            self._missed(queue, attempt, "", f"refused {refused.fault.code}")
             return False
         if not self.adopt(queue, attempt, sid):
-            log.warning("callback call %s placed after its offer lapsed: hanging up", sid)
+            log.warning("callback call %s: its try is already over (lapsed or missed)", sid)
             self.telephony.hang_up(sid)
             return False
         log.info("callback for ticket %s placed (%s) for %s", offer.ticket, sid, offer.agent_id)
@@ -119,7 +122,18 @@ class CallbackCalls:
         if origin is None:
             return False
         if self.calls.for_callback(origin, call_sid, self.clock()) is None:
+            # The asking call's record expired (a day): the callback still goes through,
+            # with what the queue knows, rather than be hung up on as an unknown call.
             log.warning("callback %s: the record of the asking call %s expired", call_sid, origin)
+            self.calls.save(
+                CallRecord(
+                    call_sid=call_sid,
+                    queue=queue.name,
+                    language=queue.default_language,
+                    started_at=self.clock(),
+                    callback_of=origin or call_sid,
+                )
+            )
         self.calls.note_offer(call_sid, attempt.agent_id, self.clock())
         return True
 

@@ -76,7 +76,9 @@ class Dispatcher:
                 queue, offer.call_sid, offer.agent_id, agent_available=True
             )
             raise
-        if not live:
+        if live:
+            self.queue_service.offer_delivered(queue, offer.call_sid, offer.agent_id)
+        else:
             # Twilio says the call is over: treat it as ended now (its place is held for the
             # grace period, and the agent is free) rather than wait for its status callback.
             log.info("call %s ended before it could be put through", offer.call_sid)

@@ -52,6 +52,8 @@ class AgentHandoff:
                 position.agent_id,
             )
             return Reply((GoTo(Route.wait),))
+        # The call itself says it was moved, should the worker that moved it have died.
+        self.queue_service.offer_delivered(ctx.queue, params.CallSid, agent_id)
         return ctx.reply(
             ctx.say(ctx.lang.prompts.connecting_to_agent),
             RingAgent(agent_id, agent.reach, ctx.queue.agent_ring_seconds),

@@ -88,6 +88,12 @@ class CallbackPlacedReply(NamedTuple):
     origin_call_sid: str
 
 
+class OfferDeliveredReply(NamedTuple):
+    """offer_delivered.lua: outcome"""
+
+    outcome: str
+
+
 class BookAtOpeningReply(NamedTuple):
     """book_at_opening.lua: {outcome, ticket}"""
 
@@ -177,6 +183,7 @@ SCRIPT_NAMES = (
     "callback_placed",
     "callback_failed",
     "book_at_opening",
+    "offer_delivered",
 )
 
 

@@ -30,6 +30,7 @@ from app.queue_scripts import (
     DispatchReply,
     EndCallReply,
     LeaveReply,
+    OfferDeliveredReply,
     PositionReply,
     QueueScripts,
     R,
@@ -508,18 +509,11 @@ class QueueService:
         """Twilio created the callback's call: it now stands for the ticket. Returns the
         call that asked for the callback, or None when the offer lapsed meanwhile (the call
         must be hung up). Idempotent."""
-        settings = queue.callbacks
         reply = self._run(
             "callback_placed",
             CallbackPlacedReply,
             queue,
-            attempt.ticket,
-            attempt.offer_id,
-            outbound_call_sid,
-            attempt.agent_id,
-            self._now(),
-            settings.attempts,
-            settings.retry_after_seconds,
+            *self._try_args(queue, attempt, outbound_call_sid),
         )
         return reply.origin_call_sid if reply.outcome == "placed" else None
 
@@ -535,21 +529,38 @@ class QueueService:
         call): the agent is free, and the ticket waits for the next try or is given up.
         A try that never started (`counts` false: Twilio unreachable) is back at the front
         at once. Returns the outcome and the tries made so far."""
-        settings = queue.callbacks
         reply = self._run(
             "callback_failed",
             CallbackFailedReply,
             queue,
+            *self._try_args(queue, attempt, outbound_call_sid),
+            "1" if counts else "0",
+        )
+        return CallbackTry(reply.outcome), reply.tries
+
+    def _try_args(
+        self, queue: QueueSettings, attempt: CallbackAttempt, outbound_call_sid: str
+    ) -> tuple[ScriptArg, ...]:
+        """The arguments callback_placed.lua and callback_failed.lua share: which try,
+        now, and the queue's policy."""
+        policy = queue.callbacks
+        return (
             attempt.ticket,
             attempt.offer_id,
             outbound_call_sid,
             attempt.agent_id,
             self._now(),
-            settings.attempts,
-            settings.retry_after_seconds,
-            "1" if counts else "0",
+            policy.attempts,
+            policy.retry_after_seconds,
         )
-        return CallbackTry(reply.outcome), reply.tries
+
+    def offer_delivered(self, queue: QueueSettings, call_sid: str, agent_id: str) -> bool:
+        """The offered call was moved to ring `agent_id`: a lapse of its lease from now on
+        means the agent did not answer (before, that the call was never moved)."""
+        reply = self._run(
+            "offer_delivered", OfferDeliveredReply, queue, call_sid, agent_id, self._now()
+        )
+        return reply.outcome == "delivered"
 
     def connect(self, queue: QueueSettings, call_sid: str, agent_id: str) -> float | None:
         """The offered agent answered. Returns seconds waited, or None if this call was not

@@ -266,10 +266,12 @@ local function expire_due(now)
         redis.call('ZADD', K_CALLBACK_DUE, now + (rec.callback_retry_after or 0), ticket)
       end
     elseif rec and rec.state == 'offered' then
-      -- The agent never answered and nobody said so: they are not at their desk.
-      settle_agent(rec.offered_to, rec.sid, 'away', now)
+      -- Rung and never answered, with nobody saying so: the agent is not at their desk.
+      -- Never rung (the worker died before the call was moved): not their doing.
+      settle_agent(rec.offered_to, rec.sid, rec.delivered and 'away' or 'available', now)
       rec.state = 'waiting'
       rec.offered_to = nil
+      rec.delivered = nil
       save_ticket(ticket, rec)
       set_ready(ticket, rec, true)
     end

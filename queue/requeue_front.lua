@@ -19,6 +19,7 @@ end
 settle_agent(agent, sid, agent_next, now)
 rec.state = 'waiting'
 rec.offered_to = nil
+rec.delivered = nil
 save_ticket(ticket, rec)
 redis.call('ZREM', K_OFFERS, ticket)
 set_ready(ticket, rec, true)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,7 +28,8 @@ from app.settings import (
     load_operator_config,
 )
 from standin import FlaskClientTransport, HttpTransport, SimulatedTwilio
-from tests.loopback import serving
+from tests.loopback import free_port, serving
+from tests.own_redis import OwnRedis
 from tests.rasa_stack import RASA_TOKEN, RasaStack
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -56,12 +56,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in _MARKER_OF_FIXTURE:
                 item.add_marker(_MARKER_OF_FIXTURE[fixture])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -238,3 +232,16 @@ def twilio_rest() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rest:
         rest.post(CALLS_URL, json={"sid": "CA" + "0" * 32, "status": "in-progress"})
         yield rest
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of the test's own (tests/own_redis.py), stopped afterwards."""
+    data = tmp_path / "redis"
+    data.mkdir()
+    server = OwnRedis(data)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ at exit). A short poll interval, because shutdown waits for the next poll."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,13 @@ from typing import Any
 from werkzeug.serving import make_server
 
 POLL_SECONDS = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @contextmanager

@@ -4,32 +4,16 @@ status callbacks of an outbound call duplicated, late and out of order change no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import redis
 
 from app.queue_service import AgentState, CallbackRequest, QueueService
 from app.settings import QueueSettings
 from standin import new_call_sid
 from tests.conftest import Clock
+from tests.own_redis import OwnRedis
 from tests.test_queue_rules import caller_number
-from tests.test_redis_outage import OwnRedis
 
 LEASE, CALLBACK_LEASE = 50, 120
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    data = tmp_path / "redis"
-    data.mkdir()
-    server = OwnRedis(data)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_redis_killed_and_restarted_keeps_every_pending_callback_in_order(

@@ -116,6 +116,7 @@ def test_a_failed_try_frees_the_agent_at_once_and_waits_the_pause_keeping_the_ti
     assert ahead(queue_service, support, line[2]) == 1
     during = queue_service.dispatch(support, LEASE, CALLBACK_LEASE)
     assert during is not None and during.call_sid == line[2]
+    assert queue_service.offer_delivered(support, during.call_sid, "bob")  # bob's phone rings
     # After the pause it is ahead of everyone still waiting.
     clock.advance(support.callbacks.retry_after_seconds)
     available(queue_service, support, "carol")

@@ -5,6 +5,7 @@ hears "callback" and sees the context. Real Redis; the clock moved by hand."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+import responses
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -373,3 +375,20 @@ def test_status_callbacks_late_duplicated_and_out_of_order_change_nothing(world:
     assert world.services.history.contact(callback.sid).call.outcome is Outcome.answered
     assert world.services.callback_outcomes.counts(world.support) == before
     assert queue.snapshot(world.support).callbacks == 0
+
+
+def test_refused_credentials_spend_no_try_and_keep_the_place(world: World) -> None:
+    ask_for_a_callback(world)
+    Console(world.app, "bob").set_state("available")
+    with responses.RequestsMock() as twilio_api:
+        twilio_api.post(
+            re.compile(r".*/Calls\.json$"),
+            status=401,
+            json={"code": 20003, "message": "Authenticate", "status": 401},
+        )
+        for _ in range(world.support.callbacks.attempts + 1):
+            assert world.services.dispatcher.dispatch(world.support) == []
+    snapshot = world.services.queue.snapshot(world.support)
+    assert (snapshot.callbacks, snapshot.ready) == (1, 1), "still pending, at the front"
+    assert world.services.queue.agent(world.support, "bob").state is AgentState.available
+    assert world.services.rest_faults.credentials_refused() is not None

@@ -300,7 +300,8 @@ def test_a_late_no_answer_from_an_agent_whose_lease_lapsed_changes_nothing(
 ) -> None:
     sids = fill(queue_service, support, 2)
     offer_head(queue_service, support, "agent-a", lease_seconds=20)
-    clock.advance(21)  # agent A's lease lapses; the caller is offered to B
+    assert queue_service.offer_delivered(support, sids[0], "agent-a")  # A's phone rings
+    clock.advance(21)  # agent A's lease lapses (A is away); the caller is offered to B
     assert offer_head(queue_service, support, "agent-b", lease_seconds=20).call_sid == sids[0]
     assert queue_service.requeue_front(support, sids[0], "agent-a") is None
     offer = offer_head(queue_service, support, "agent-c", lease_seconds=20)
@@ -319,3 +320,15 @@ def test_an_ended_call_never_takes_a_place_again(
     back = queue_service.take_slot(support, new_call_sid(), "+14155550123")
     assert back.outcome is SlotOutcome.restored and back.people_ahead == 0
     assert queue_service.snapshot(support).line_length == 1
+
+
+def test_a_lapsed_offer_never_delivered_leaves_the_agent_available(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    """The worker died before the call was moved: the agent was never rung."""
+    [sid] = fill(queue_service, support, 1)
+    offer_head(queue_service, support, "agent-a", lease_seconds=20)
+    clock.advance(21)
+    assert queue_service.agent(support, "agent-a").state is AgentState.available
+    assert queue_service.position(support, sid).state is CallState.waiting
+    assert not queue_service.offer_delivered(support, sid, "agent-a"), "the offer is over"

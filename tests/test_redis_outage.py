@@ -9,15 +9,12 @@ Each test runs its own redis-server (append-only file on), so it can pause it
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
@@ -39,8 +36,8 @@ from tests.conftest import (
     PUBLIC_BASE_URL,
     SUPPORT_NUMBER,
     Clock,
-    free_port,
 )
+from tests.own_redis import OwnRedis
 
 pytestmark = pytest.mark.redis
 
@@ -51,93 +48,6 @@ MAX_ATTEMPTS = OPERATOR["outage"]["max_attempts"]
 TEST_REDIS_TIMEOUT = 0.25
 # A pause that is waited out: long enough for a request to time out inside it.
 SHORT_PAUSE_MS = 1000
-
-
-class OwnRedis:
-    """A redis-server this test controls: pause, kill, start again (same port and data)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (scripts/test installs it)")
-        self.binary = binary
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.data_dir),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        with self.control() as client:
-            for _ in range(200):
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    time.sleep(0.025)
-        pytest.fail("redis-server did not start")
-
-    def control(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
-
-    def kill(self) -> None:
-        """As a crash: SIGKILL, nothing flushed but what the append-only file already has."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def wipe(self) -> None:
-        """Lose every file (start() then comes up empty)."""
-        shutil.rmtree(self.data_dir)
-        self.data_dir.mkdir()
-
-    def pause(self, milliseconds: int = 60_000) -> None:
-        """Every client's commands wait (a hung Redis). Redis 7.0 holds even CLIENT UNPAUSE
-        back while paused, so a pause is only ever waited out (`wait_out_pause`)."""
-        with self.control() as client:
-            client.execute_command("CLIENT", "PAUSE", str(milliseconds), "ALL")
-
-    def wait_out_pause(self) -> None:
-        with self.control() as client:
-            client.ping()  # answered when the pause ends
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    data = tmp_path / "redis"
-    data.mkdir()
-    server = OwnRedis(data)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def operator_file(tmp_path: Path, **outage: object) -> Path:
