@@ -107,8 +107,12 @@ class CallbackCalls:
             self._missed(queue, attempt, "", f"refused {refused.fault.code}")
             return False
         if not self.adopt(queue, attempt, sid):
-            log.warning("callback call %s: its try is already over (lapsed or missed)", sid)
-            self.telephony.hang_up(sid)
+            if self.calls.get(sid) is None:
+                # Never taken up (the offer lapsed first): nobody must answer it.
+                log.warning("callback call %s placed after its offer lapsed: hanging up", sid)
+                self.telephony.hang_up(sid)
+            # Otherwise its own webhooks already carried the try through (answered and
+            # cancelled, or missed) before the worker got here: the call is theirs.
             return False
         log.info("callback for ticket %s placed (%s) for %s", offer.ticket, sid, offer.agent_id)
         self.outcomes.count(queue, "placed")

@@ -92,6 +92,11 @@ class ControlClient:
         )
         return RemoteCall(self, body["call"], body["events"])
 
+    def calls(self) -> list[CallView]:
+        """The stand-in's calls, newest first (the app's outbound calls among them)."""
+        views: list[CallView] = self._request("GET", "/calls")["calls"]
+        return views
+
     def call(self, sid: str) -> RemoteCall:
         view = self._request("GET", f"/calls/{sid}")["call"]
         return RemoteCall(self, view, self.events(sid, 0)["events"])

@@ -8,12 +8,14 @@ test and fails like one.
     to: "+15005550006"          # the number callers dial unless a step says otherwise
     steps:
       - agent_phone: {endpoint: "client:alice", answer: after 1s}   # now | never | busy | failed
+                                                       # | machine (any number: a customer's too)
       - dial: {call: maria, from: "+14155550101"}
       - say: {call: maria, text: "agent please"}      # press: {call, digits} / silence: maria
       - wait_for: {call: maria, state: with_agent, timeout: 30}
       - expect: {call: maria, with_agent: "client:alice", agent_heard: "verified"}
       - agent_hang_up: maria                           # hang_up: maria / drop: maria
       - call_back: maria                               # dial again from maria's number
+      - called_back: {call: back, number: "+14155550101", timeout: 60}  # the app calls them
       - wait: 2
 """
 
@@ -119,6 +121,17 @@ class AgentPhone(_Step):
         return str(value)
 
 
+class CalledBack(_Step):
+    """Wait for the app to place its `nth` call to `number` (a callback, through the REST
+    API) and name it, so later steps can press, expect and hang up on it."""
+
+    action: Literal["called_back"]
+    call: Name
+    number: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    nth: int = Field(default=1, ge=1, le=20)
+    timeout: float = Field(default=60, gt=0, le=3600)
+
+
 class Wait(_Step):
     action: Literal["wait"]
     seconds: float = Field(gt=0, le=3600)
@@ -136,6 +149,7 @@ Step = Annotated[
     | WaitFor
     | Expect
     | AgentPhone
+    | CalledBack
     | Wait,
     Field(discriminator="action"),
 ]
@@ -184,7 +198,7 @@ def _check_names(path: Path, scenario: Scenario) -> None:
     dialled: set[str] = set()
     for number, step in enumerate(scenario.steps, start=1):
         name = getattr(step, "call", None)
-        if isinstance(step, Dial):
+        if isinstance(step, Dial | CalledBack):
             dialled.add(step.call)
         elif name is not None and name not in dialled:
             raise ScenarioError(
@@ -313,11 +327,35 @@ class ScenarioRunner:
                 self._client.set_phone(step.endpoint, step.answer, step.press)
                 press = f", pressing {step.press}" if step.press else ""
                 self._report(f"  phone {step.endpoint} answers {step.answer}{press}")
+            case CalledBack():
+                self._called_back(step)
             case Wait():
                 self._report(f"  waiting {step.seconds:g} s")
                 self._sleep(step.seconds)
             case Expect():
                 self._expect(step)
+
+    def _called_back(self, step: CalledBack) -> None:
+        deadline = time.monotonic() + step.timeout
+        while True:
+            placed = [
+                view
+                for view in self._client.calls()
+                if view["direction"] == "outbound-api" and view["to"] == step.number
+            ]
+            if len(placed) >= step.nth:
+                break
+            if time.monotonic() > deadline:
+                raise ScenarioError(
+                    f"no call number {step.nth} to {step.number} within {step.timeout:g} s"
+                )
+            self._sleep(0.2)
+        view = list(reversed(placed))[step.nth - 1]  # the list is newest first
+        call = self._client.call(view["sid"])
+        self.calls[step.call] = call
+        self._since[step.call] = 0
+        self._report(f"  {step.call}: the app calls {step.number} (call {step.nth})")
+        self._report_heard(call, 0)
 
     def _wait_for(self, step: WaitFor) -> None:
         call = self._call(step.call)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,9 @@ from app.history import Outcome
 from app.queue_service import AgentState, CallState
 from app.settings import QueueSettings, Settings
 from standin import FlaskClientTransport, SimulatedCall, SimulatedTwilio
+from standin.client import ControlClient
 from standin.phones import PhoneBehaviour
+from standin.scenario import ScenarioRunner, load_scenario
 from standin.server import create_standin_app
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, SUPPORT_NUMBER, Clock
 from tests.loopback import running
@@ -39,6 +42,7 @@ class World:
     app: Flask
     twilio: SimulatedTwilio
     services: Services
+    api: str  # the stand-in's REST and control APIs
 
     @property
     def support(self) -> QueueSettings:
@@ -88,7 +92,7 @@ def world(settings: Settings, clock: Clock, redis_client: redis.Redis) -> Iterat
         )
         standin["app"] = create_standin_app(twilio, PUBLIC_BASE_URL)
         try:
-            yield World(app, twilio, app.extensions["queue_assistant"])
+            yield World(app, twilio, app.extensions["queue_assistant"], api)
         finally:
             twilio.close()
             app.extensions["queue_assistant"].close()
@@ -392,3 +396,57 @@ def test_refused_credentials_spend_no_try_and_keep_the_place(world: World) -> No
     assert (snapshot.callbacks, snapshot.ready) == (1, 1), "still pending, at the front"
     assert world.services.queue.agent(world.support, "bob").state is AgentState.available
     assert world.services.rest_faults.credentials_refused() is not None
+
+
+ASK = """
+name: ask to be called back
+to: "+15005550006"
+steps:
+  - agent_phone: {endpoint: "+14155550101", answer: %(answer)s}
+  - dial: {call: maria, from: "+14155550101"}
+  - silence: maria
+  - press: {call: maria, digits: "2"}
+  - expect: {call: maria, heard: "ending in 0 1 0 1"}
+  - press: {call: maria, digits: "1"}
+  - expect: {call: maria, heard: "we'll call you when it's your turn", ended: true}
+"""
+CALLED_BACK = """
+name: called back
+to: "+15005550006"
+steps:
+  - called_back: {call: back, number: "+14155550101", timeout: 10}
+  - expect: {call: back, heard: "calling you back, as you asked"}
+  - silence: back
+  - wait_for: {call: back, state: with_agent, timeout: 10}
+  - expect: {call: back, with_agent: "+15005550101", agent_heard: "Callback."}
+"""
+MACHINE = """
+name: a machine answers
+to: "+15005550006"
+steps:
+  - called_back: {call: back, number: "+14155550101", timeout: 10}
+  - wait_for: {call: back, state: ended, timeout: 10}
+  - expect: {call: back, not_heard: "calling you back"}
+"""
+
+
+@pytest.mark.parametrize(("answer", "then"), [("now", CALLED_BACK), ("machine", MACHINE)])
+def test_scenarios_drive_a_callback_through_the_stand_in(
+    answer: str, then: str, world: World, tmp_path: Path
+) -> None:
+    """The stand-in's scenarios (its control API) play both sides: the caller asks, the
+    worker calls back (here in-process), and `called_back` picks up the app's call."""
+    ask, back = tmp_path / "ask.yml", tmp_path / "back.yml"
+    ask.write_text(ASK % {"answer": answer})
+    back.write_text(then)
+    said: list[str] = []
+    control = ControlClient(world.api)
+    try:
+        runner = ScenarioRunner(control, report=said.append)
+        runner.run(load_scenario(ask))
+        Console(world.app, "bob").set_state("available")
+        world.dispatch()
+        runner.run(load_scenario(back))
+    finally:
+        control.close()
+    assert "  back: the app calls +14155550101 (call 1)" in said

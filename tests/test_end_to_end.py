@@ -6,6 +6,7 @@ use the console over HTTP. These are the stories the product promises."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,44 @@ def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_bot
     assert alice.state()["state"] == "wrap_up"
     assert alice.wrap_up(call.sid, "resolved", "Explained the bill.").status_code == 302
     assert alice.state()["state"] == "available"
+
+
+def test_hold_ask_for_a_callback_hang_up_and_be_called_back_in_turn_by_the_worker(
+    control: ControlClient, alice: AgentBrowser
+) -> None:
+    """The whole stack: the caller asks on the keypad and hangs up; when Alice is free the
+    worker places the call through the stand-in's REST API, the caller answers and is put
+    through to Alice, who hears "Callback." and sees what was said on the first call."""
+    call = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
+    call.say("my internet keeps dropping")
+    for _ in range(4):  # the assistant asks for the account number; silence: back to holding
+        if "If you'd rather not hold, press 2" in call.heard_since(0):
+            break
+        call.stay_silent()
+    mark = call.mark
+    call.press("2")
+    assert "ending in 0 1 0 1" in call.heard_since(mark)
+    call.press("1")
+    assert call.ended
+    assert "we'll call you when it's your turn" in call.heard_since(0)
+
+    alice.go("available")
+    deadline = time.monotonic() + HAND_OFF_TIMEOUT
+    while not (placed := [v for v in control.calls() if v["direction"] == "outbound-api"]):
+        assert time.monotonic() < deadline, "no callback placed"
+        time.sleep(0.2)
+    [view] = placed
+    assert (view["to"], view["from"]) == (MARIA["phone"], SUPPORT_NUMBER)
+    back = control.call(view["sid"])
+    back.wait_for("listening", HAND_OFF_TIMEOUT)
+    assert "calling you back, as you asked" in back.heard_since(0)
+    back.stay_silent()  # still wanted
+    back.wait_for("with_agent", HAND_OFF_TIMEOUT)
+    assert back.with_agent == "client:alice"
+    assert " ".join(back.agent["heard"]).startswith("Callback.")
+    state = alice.state()
+    assert (state["state"], state["call_sid"]) == ("on_call", back.sid)
+    assert "my internet keeps dropping" in alice.screen_pop(back.sid)
 
 
 def test_a_dropped_caller_who_calls_back_keeps_their_place_and_what_they_said(
