@@ -103,7 +103,7 @@ def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_bot
     pop = alice.screen_pop(call.sid)
     assert "Maria Garcia" in pop
     assert "Verified by pin" in pop
-    assert 'id="reason">billing' in pop
+    assert 'data-reason="billing">A billing question' in pop
     assert MARIA["pin"] not in pop
 
     call.agent_hang_up()
@@ -252,7 +252,7 @@ def test_with_rasa_stopped_callers_get_the_keypad_menu_and_still_reach_agents(
     finally:
         rasa_stack.resume()
     assert "Calling about a billing question." in " ".join(call.agent["heard"])
-    assert 'id="reason">billing (keypad menu)' in alice.screen_pop(call.sid)
+    assert 'data-reason="billing">A billing question (keypad menu)' in alice.screen_pop(call.sid)
 
 
 def test_an_agent_who_does_not_answer_sends_the_caller_back_to_the_front(
