@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify
 
+from app import logs
 from app.production_checks import recording_problems
 from app.settings import (
     AppEnv,
@@ -37,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         problems = recording_problems(operator_config.operator, settings.operator_file)
         if problems:
             raise SettingsError("\n".join(problems))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     # twilio-python logs every REST request's headers at INFO (the worker's calls).
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 

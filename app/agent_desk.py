@@ -25,6 +25,22 @@ DETAIL_SLOTS = {
     "appointment_new_date": "Appointment moved to",
     "resolved": "Resolved by the assistant",
 }
+# What a slot's value means, in the agent's words rather than the dialogue's codes.
+DETAIL_WORDS: dict[str, dict[object, str]] = {
+    "outage_status": {
+        "known_outage": "Known outage in the caller's area",
+        "no_known_outage": "No known outage in the caller's area",
+    },
+    "resolved": {True: "yes", False: "no"},
+}
+
+
+def detail_words(slot: str, value: object) -> str:
+    """A slot's value as the console shows it: its words, else the value itself."""
+    words = DETAIL_WORDS.get(slot, {})
+    if isinstance(value, bool | str) and value in words:
+        return words[value]
+    return str(value)
 
 
 class NotYourCall(Exception):
@@ -45,6 +61,7 @@ class ScreenPop:
     verification: str | None
     verification_method: str | None
     reason: str | None
+    reason_name: str | None  # the operator's name for it, in the agent's language
     reason_source: str | None
     summary: str | None
     details: dict[str, Any]
@@ -107,10 +124,11 @@ class AgentDesk:
             verification=record.verification,
             verification_method=record.verification_method,
             reason=record.reason,
+            reason_name=self._reason_name(record.reason, agent.whisper_language),
             reason_source=record.reason_source,
             summary=str(summary) if summary else None,
             details={
-                label: record.dialogue[slot]
+                label: detail_words(slot, record.dialogue[slot])
                 for slot, label in DETAIL_SLOTS.items()
                 if record.dialogue.get(slot) not in (None, "")
             },
@@ -121,6 +139,15 @@ class AgentDesk:
             earlier=earlier,
             wrap_up=contact.wrap_up if contact else None,
         )
+
+    def _reason_name(self, reason: str | None, language: str) -> str | None:
+        """ "A billing question" for `billing`, as the operator names reasons to agents."""
+        if not reason:
+            return None
+        settings = self.config.operator.languages.get(language)
+        named = settings.reason_names.get(reason) if settings else None
+        text = named.text if named else reason.replace("_", " ")
+        return text[:1].upper() + text[1:]
 
     def wrap_up(
         self,

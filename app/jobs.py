@@ -4,6 +4,7 @@ here are the jobs, and find their services where views do."""
 
 from __future__ import annotations
 
+from app import logs
 from app.bootstrap import get_services
 
 
@@ -11,7 +12,8 @@ def dispatch_queue(queue_name: str) -> int:
     """Job: offer the queue's waiting callers to its available agents. Returns how many
     calls were put through."""
     services = get_services()
-    return len(services.dispatcher.dispatch(services.config.queue_named(queue_name)))
+    with logs.about_call(queue=queue_name):
+        return len(services.dispatcher.dispatch(services.config.queue_named(queue_name)))
 
 
 def sweep() -> int:

@@ -18,6 +18,8 @@ from flask import Response, abort, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from twilio.request_validator import RequestValidator
 
+from app import logs
+
 log = logging.getLogger(__name__)
 
 # Twilio's own requests are a few kilobytes; a long SpeechResult is well under 2,000 chars.
@@ -157,6 +159,16 @@ def _error(status: int, reason: str) -> Response:
     return response
 
 
+def _queue_name(params: VoiceRequest) -> str | None:
+    """The queue a request is about, for the logs: a callback's URL names it, else the
+    centre's number on the call does."""
+    config = current_app.config["OPERATOR_CONFIG"]
+    named = request.args.get("queue")
+    if named in {q.name for q in config.queues.queues}:
+        return str(named)
+    return str(config.queue_for_number(params.our_number).name)
+
+
 def twilio_webhook(model: type[M]) -> Callable[[Callable[[M], Any]], Callable[[], Any]]:
     """Validate a Twilio webhook and hand the view its parameters as `model`."""
 
@@ -178,7 +190,8 @@ def twilio_webhook(model: type[M]) -> Callable[[Callable[[M], Any]], Callable[[]
             oversized = [k for k, v in request.form.items() if len(v) > MAX_FIELD_CHARS]
             if oversized:
                 abort(_error(413, f"field(s) longer than {MAX_FIELD_CHARS}: {oversized}"))
-            return view(params)
+            with logs.about_call(params.CallSid, _queue_name(params)):
+                return view(params)
 
         return wrapper
 

@@ -106,6 +106,10 @@ class FullStack:
             time.sleep(0.1)
         raise RuntimeError(f"{name} did not start:\n{self.log_tail(name)}")
 
+    def logs(self) -> dict[str, str]:
+        """Every process's whole log so far, by process name."""
+        return {path.stem: path.read_text(errors="replace") for path in self._logs.glob("*.log")}
+
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self._logs / f"{name}.log"
         text = path.read_text(errors="replace") if path.exists() else ""

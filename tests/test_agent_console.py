@@ -131,7 +131,7 @@ def test_going_available_dispatches_and_the_console_pops_the_caller(
     html = card.get_data(as_text=True)
     assert card.status_code == 200
     assert "Unverified caller" in html
-    assert 'id="reason">billing (keypad menu)' in html
+    assert 'data-reason="billing">A billing question (keypad menu)' in html
     assert "my bill is wrong" in html
     assert "Wrap-up" not in html  # not before the agent has answered
 
@@ -373,3 +373,31 @@ def test_the_operator_page_counts_twilio_faults_and_says_when_credentials_are_re
     faults = [(f["operation"], f["kind"], f["code"], f["count"]) for f in overview["rest_faults"]]
     assert faults == [("redirect", "permanent", "20003", 2)]
     assert overview["credentials_refused"]["code"] == "20003"
+
+
+def test_the_screen_pop_speaks_the_agents_words_not_the_dialogues_codes(
+    app,
+    twilio: SimulatedTwilio,
+    services: Services,
+    support: QueueSettings,
+    twilio_rest: responses.RequestsMock,
+) -> None:
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    record = services.calls.get(call.sid)
+    services.calls.save(
+        record.model_copy(
+            update={
+                "reason": "technical",
+                "dialogue": {"outage_status": "known_outage", "resolved": True},
+            }
+        )
+    )
+    alice = Console(app, "alice")
+    alice.set_state("available")
+    put_through(twilio, services, support, twilio_rest, call, "alice")
+    html = alice.client.get(f"/agent/calls/{call.sid}?part=1").get_data(as_text=True)
+    assert 'data-reason="technical">A technical problem' in html
+    assert "Known outage in the caller&#39;s area" in html
+    assert "<dt>Resolved by the assistant</dt><dd>yes</dd>" in html
+    for code in ("known_outage", ">True<", ">technical<"):
+        assert code not in html

@@ -5,6 +5,7 @@ use the console over HTTP. These are the stories the product promises."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -102,7 +103,7 @@ def test_a_verified_caller_with_a_billing_question_reaches_an_agent_who_sees_bot
     pop = alice.screen_pop(call.sid)
     assert "Maria Garcia" in pop
     assert "Verified by pin" in pop
-    assert 'id="reason">billing' in pop
+    assert 'data-reason="billing">A billing question' in pop
     assert MARIA["pin"] not in pop
 
     call.agent_hang_up()
@@ -149,6 +150,50 @@ def test_hold_ask_for_a_callback_hang_up_and_be_called_back_in_turn_by_the_worke
     state = alice.state()
     assert (state["state"], state["call_sid"]) == ("on_call", back.sid)
     assert "my internet keeps dropping" in alice.screen_pop(back.sid)
+
+
+def demo_customers() -> list[dict[str, str]]:
+    """demo/README.md's table: each customer's account, name, phones and secrets."""
+    table = (REPO_ROOT / "demo" / "README.md").read_text(encoding="utf-8")
+    rows = [line.strip("|").split("|") for line in table.splitlines() if re.match(r"\| \d", line)]
+    keys = ("account", "name", "phones", "pin", "dob", "zip")
+    return [dict(zip(keys, (cell.strip() for cell in row[:6]), strict=True)) for row in rows]
+
+
+def test_a_whole_run_logs_json_keyed_by_call_and_no_customer_number_name_or_secret(
+    control: ControlClient, alice: AgentBrowser, stack: FullStack
+) -> None:
+    call = control.place_call(MARIA["phone"], SUPPORT_NUMBER)
+    call.say("hi i have a question about my bill")
+    call.say("yes please")
+    call.press(f"{MARIA['account']}#")
+    call.press(f"{MARIA['pin']}#")
+    alice.go("available")
+    call.wait_for("with_agent", HAND_OFF_TIMEOUT)
+    call.agent_hang_up()
+    call.wait_for("ended", HAND_OFF_TIMEOUT)
+
+    logs = stack.logs()
+    app_lines = [
+        json.loads(line)
+        for name in ("web", "worker")
+        for line in logs[name].splitlines()
+        if line.startswith("{")
+    ]
+    assert any(
+        line.get("call_sid") == call.sid and line.get("queue") == "support" for line in app_lines
+    )
+    # The product's processes (the stand-in plays Twilio, whose logs are not ours).
+    everything = logs["web"] + logs["worker"]
+    said = "\n".join(f"{line['msg']} {line.get('exc', '')}" for line in app_lines)
+    for customer in demo_customers():
+        for phone in customer["phones"].split(","):
+            assert phone.strip() not in everything, phone
+            assert phone.strip()[1:] not in everything, phone
+        assert customer["account"] not in everything, customer["account"]
+        assert customer["name"] not in everything, customer["name"]
+        for secret in (customer["pin"], customer["dob"], customer["zip"]):
+            assert not re.search(rf"(?<!\d){re.escape(secret)}(?!\d)", said), secret
 
 
 def test_a_dropped_caller_who_calls_back_keeps_their_place_and_what_they_said(
@@ -207,7 +252,7 @@ def test_with_rasa_stopped_callers_get_the_keypad_menu_and_still_reach_agents(
     finally:
         rasa_stack.resume()
     assert "Calling about a billing question." in " ".join(call.agent["heard"])
-    assert 'id="reason">billing (keypad menu)' in alice.screen_pop(call.sid)
+    assert 'data-reason="billing">A billing question (keypad menu)' in alice.screen_pop(call.sid)
 
 
 def test_an_agent_who_does_not_answer_sends_the_caller_back_to_the_front(

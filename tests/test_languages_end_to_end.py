@@ -166,7 +166,8 @@ def test_a_caller_is_served_in_their_language_from_the_menu_to_the_agent(
             assert said(agents_lang, "whisper_verified", name=caller.name) in whisper
             pop = agent.screen_pop(call.sid)
             assert f"({caller.language})" in pop
-            assert 'id="reason">billing' in pop
+            assert 'data-reason="billing">' in pop
+            assert reason[:1].upper() + reason[1:] in pop
             assert "Verified by pin" in pop
             assert caller.pin not in pop
             # What the caller said, in their own script.
