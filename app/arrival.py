@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app import business_hours, language_menu, listening, speech
+from app import business_hours, language_menu, listening, metrics, speech
 from app.call_context import CallContext, call_context, for_called_number
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
@@ -65,6 +65,8 @@ class Arrival:
                 log.info("call %s arrived while its callback is being made", params.CallSid)
                 ctx = call_context(self.config, ctx.queue, slot.language)
                 return ctx.reply(ctx.say(ctx.lang.prompts.callback_calling_now), HangUp())
+        if slot.outcome is SlotOutcome.new:
+            metrics.CALLS.labels(ctx.queue.name).inc()
         log.info(
             "call %s took ticket %s (%s), %s ahead",
             params.CallSid,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from app import metrics
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.customers import CustomerStore, SecretKind
@@ -120,7 +121,9 @@ class Assistant:
             )
         except DialogueUnavailable as exc:
             log.warning("assistant unavailable for %s (%s): keypad menu", record.call_sid, exc)
+            metrics.TURNS.labels("keypad_menu").inc()
             return AssistantResponse(says=[], next=Next.keypad_menu, record=record)
+        metrics.TURNS.labels("answered").inc()
         if told_first:
             record = record.model_copy(update={"keypad_reason_told": True})
         record = self._remember(record, turn)

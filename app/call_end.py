@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app import metrics
 from app.callback_number import CallbackNumber, check
 from app.calls import CallStore
 from app.clock import Clock
@@ -40,6 +41,7 @@ class CallEnd:
         """Settle the call's place and agent, and write it into the contact history."""
         self._callback_when_dropped(queue, call_sid)
         outcome = self.queue_service.end_call(queue, call_sid)
+        metrics.CALL_ENDS.labels(queue.name, outcome.value).inc()
         self.calls.forget_seen(call_sid)
         self._remember(call_sid, outcome)
         return outcome

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app import twiml
+from app import metrics, twiml
 from app.agents import AgentDirectory
 from app.callback_calls import CallbackCalls
 from app.calls import CallStore
@@ -52,7 +52,11 @@ class Dispatcher:
             try:
                 if self._put_through(queue, offer):
                     moved.append(offer)
+                    metrics.DISPATCHES.labels(queue.name, "put_through").inc()
+                else:
+                    metrics.DISPATCHES.labels(queue.name, "not_put_through").inc()
             except TelephonyRejected:
+                metrics.DISPATCHES.labels(queue.name, "twilio_refused").inc()
                 break
         return moved
 

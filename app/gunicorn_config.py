@@ -1,5 +1,7 @@
-"""gunicorn's own logs (its start-up and errors, and the access log) as the app's JSON lines,
-numbers masked (`app.logs`). Used by the Procfile: `gunicorn -c python:app.gunicorn_config`."""
+"""gunicorn's settings for the app (the Procfile: `gunicorn -c python:app.gunicorn_config`):
+its own logs (start-up, errors, the access log) as the app's JSON lines, numbers masked
+(`app.logs`); and a worker's Prometheus files marked dead when it exits, so `/metrics` in
+multiprocess mode keeps its counters but drops its gauges (`app.metrics`)."""
 
 from __future__ import annotations
 
@@ -20,4 +22,15 @@ logconfig_dict: dict[str, Any] = {
         name: {"level": "INFO", "handlers": ["stderr"], "propagate": False}
         for name in ("gunicorn.error", "gunicorn.access")
     },
+    # gunicorn configures the root logger too; the app's own lines go through it.
+    "root": {"level": "INFO", "handlers": ["stderr"]},
 }
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

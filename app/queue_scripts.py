@@ -124,7 +124,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json, callbacks}"""
+    agents_json, undecided, languages_json, callbacks, oldest_joined_at}"""
 
     line_length: int
     ready: int
@@ -136,6 +136,7 @@ class SnapshotReply(NamedTuple):
     undecided: int
     languages_json: str  # {language: {line, ready}}
     callbacks: int  # asked for and not yet made
+    oldest_joined_at: str  # epoch seconds, '' when the line is empty
 
 
 class AgentStateReply(NamedTuple):

@@ -261,6 +261,7 @@ class QueueSnapshot:
     undecided: int = 0  # in the line, language not chosen yet
     languages: dict[str, LanguageLine] = field(default_factory=dict)
     callbacks: int = 0  # asked for and not yet made (counted in line_length and ready)
+    oldest_joined_at: float | None = None  # when the first in the line joined
 
     def agents_working(self, language: str | None = None) -> int:
         """Agents taking calls now (signed in and not away); with `language`, only those
@@ -645,4 +646,5 @@ class QueueService:
                 for code, counts in by_language.items()
             },
             callbacks=reply.callbacks,
+            oldest_joined_at=float(reply.oldest_joined_at) if reply.oldest_joined_at else None,
         )

@@ -18,6 +18,7 @@ import redis
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from app import metrics
 from app.clock import Clock
 from app.redis_text import text
 
@@ -89,6 +90,7 @@ class RestFaults:
 
     def record(self, operation: str, fault: RestFault) -> None:
         field = f"{operation}|{fault.kind}|{fault.code}"
+        metrics.REST_FAULTS.labels(operation, fault.kind.value, fault.code).inc()
         now = self._clock()
         pipe = self._redis.pipeline(transaction=False)
         pipe.hincrby(_COUNTS_KEY, field, 1)

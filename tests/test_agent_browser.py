@@ -120,7 +120,8 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
     wait.until(ec.text_to_be_present_in_element((By.ID, "verification"), "Verified by pin"))
     pop = browser.find_element(By.CSS_SELECTOR, ".screen-pop")
     assert "Maria Garcia" in pop.find_element(By.TAG_NAME, "h2").text
-    assert pop.find_element(By.ID, "reason").text == "billing"
+    reason = pop.find_element(By.ID, "reason")
+    assert (reason.text, reason.get_attribute("data-reason")) == ("A billing question", "billing")
     assert "question about my bill" in pop.find_element(By.CLASS_NAME, "transcript").text
     assert MARIA["pin"] not in browser.page_source
     wait.until(state_is("on_call"))

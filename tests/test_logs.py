@@ -82,6 +82,7 @@ def test_gunicorns_own_logs_are_json_lines_too() -> None:
     out = io.StringIO()
     config = dict(gunicorn_config.logconfig_dict)
     config["handlers"] = {"stderr": config["handlers"]["stderr"] | {"stream": out}}
+    config.pop("root")  # pytest's own handlers stay on the root logger
     logging.config.dictConfig(config)
     try:
         logging.getLogger("gunicorn.access").info('127.0.0.1 "POST /voice/wait HTTP/1.1" 200')

@@ -11,6 +11,7 @@ import time
 import redis
 from flask import Blueprint, Response, jsonify
 
+from app import metrics
 from app.bootstrap import Services, get_services
 
 bp = Blueprint("health", __name__)
@@ -63,6 +64,18 @@ def _check_twilio(services: Services) -> dict[str, object]:
         "state": "credentials refused",
         "code": refused["code"],
     }
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Prometheus's scrape: every process's counters and the queues' figures (app.metrics).
+    Like /healthz it needs no sign-in and holds no caller's number, name or secret."""
+    services = get_services()
+    return Response(
+        metrics.exposition(services.config, services.queue),
+        mimetype=None,
+        content_type=metrics.CONTENT_TYPE,
+    )
 
 
 @bp.get("/healthz")

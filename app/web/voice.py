@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import NoReturn
 
 import redis
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, g, jsonify, request
 
-from app import outage
+from app import metrics, outage
 from app.agents import AGENT_ID_PATTERN
 from app.bootstrap import get_services
 from app.queue_service import CallbackAttempt
@@ -36,6 +37,20 @@ from app.voice_reply import Reply, Route
 log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__)
+
+
+@bp.before_request
+def _started() -> None:
+    g.webhook_started = time.perf_counter()
+
+
+@bp.after_request
+def _timed(response: Response) -> Response:
+    started = g.get("webhook_started")
+    if started is not None and request.endpoint:
+        route = request.endpoint.removeprefix("voice.")
+        metrics.WEBHOOK_SECONDS.labels(route).observe(time.perf_counter() - started)
+    return response
 
 
 def _twiml(reply: Reply) -> Response:
