@@ -12,6 +12,7 @@ import redis
 from flask import Flask, Response, jsonify
 
 from app import logs
+from app.config_reload import ConfigReload
 from app.production_checks import recording_problems
 from app.settings import (
     AppEnv,
@@ -64,6 +65,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.web import agent, health, operator, recordings, voice
 
     bootstrap.init_app(app)
+    # The operator's YAML taken up on change, validated first (app/config_reload.py).
+    reload = ConfigReload(settings.operator_file, settings.queues_file)
+    app.extensions["config_reload"] = reload
+
+    @app.before_request
+    def _take_up_changed_configuration() -> None:
+        reload.check(app)
+
     app.register_error_handler(redis.RedisError, _queue_unavailable)
     app.register_blueprint(health.bp)
     if settings.web_role in (WebRole.all, WebRole.voice):

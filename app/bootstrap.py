@@ -40,6 +40,7 @@ from app.wait_accuracy import WaitAccuracy
 from app.wait_loop import WaitLoop
 
 _EXTENSION = "queue_assistant"
+_RETIRED = "queue_assistant_retired"
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,26 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = build_services(
         app.config["SETTINGS"], app.config["OPERATOR_CONFIG"], app.config["CLOCK"]
     )
+
+
+def replace_config(app: Flask, config: OperatorConfig) -> None:
+    """Serve from now on with `config` (already validated): new services built on it; the
+    ones they replace are closed at the next replacement, when no request still uses them."""
+    services = build_services(app.config["SETTINGS"], config, app.config["CLOCK"])
+    retired: Services | None = app.extensions.get(_RETIRED)
+    app.extensions[_RETIRED] = app.extensions[_EXTENSION]
+    app.extensions[_EXTENSION] = services
+    app.config["OPERATOR_CONFIG"] = config
+    if retired is not None:
+        retired.close()
+
+
+def close_services(app: Flask) -> None:
+    """Close the services in use and any retired ones (tests, process exit)."""
+    for key in (_EXTENSION, _RETIRED):
+        services: Services | None = app.extensions.pop(key, None)
+        if services is not None:
+            services.close()
 
 
 def get_services() -> Services:

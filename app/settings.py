@@ -715,8 +715,31 @@ def _describe(exc: ValidationError, path: Path) -> str:
     lines = [f"{path}: {exc.error_count()} invalid setting(s)"]
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"  {where}: {error['msg']}")
+        line = _line_of(path, error["loc"])
+        at = f" (line {line})" if line is not None else ""
+        lines.append(f"  {where}: {error['msg']}{at}")
     return "\n".join(lines)
+
+
+def _line_of(path: Path, loc: tuple[int | str, ...]) -> int | None:
+    """The line (from 1) of the YAML node at `loc`, or of the nearest mapping or list above
+    it that exists (a missing field is reported where it belongs)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -24,4 +24,5 @@ class AppWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self._app.app_context():
+            self._app.extensions["config_reload"].check(self._app)
             super().execute_job(job, queue)

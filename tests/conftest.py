@@ -3,6 +3,7 @@ test configuration, a movable clock, and a simulated Twilio that signs like the 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -56,6 +57,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in _MARKER_OF_FIXTURE:
                 item.add_marker(_MARKER_OF_FIXTURE[fixture])
+
+
+def process_environment(redis_url: str, more: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an app process a test starts (gunicorn, an RQ worker): development,
+    the tests' Twilio identity, this Redis; `more` on top."""
+    return (
+        os.environ
+        | {
+            "APP_ENV": "development",
+            "REDIS_URL": redis_url,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        }
+        | (more or {})
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ the callers put through are the ones at the front."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from app.settings import (
     load_operator_config,
 )
 from standin import new_call_sid
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, process_environment
 from tests.language_config import EN, TH, ZH, write_multilingual_files
 from tests.loopback import serving
 
@@ -299,14 +298,7 @@ def test_rq_worker_processes_put_callers_through_only_to_speakers_of_their_langu
 def run_two_workers(redis_url: str, env: dict[str, str], tmp_path: Path, jobs: Queue) -> None:
     """Two real RQ worker processes drain the dispatch jobs at once (burst mode); both must
     finish cleanly with no failed job."""
-    env = os.environ | {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        **env,
-    }
+    env = process_environment(redis_url, env)
     rq = [Path(sys.executable).with_name("rq"), "worker", "--burst", "--url", redis_url]
     rq += ["--worker-class", "app.worker.AppWorker", DISPATCH_QUEUE]
     logs_out = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]

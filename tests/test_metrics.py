@@ -4,7 +4,6 @@ several workers in multiprocess mode; no caller's number in any label."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -17,7 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.settings import REPO_ROOT
 from standin import HttpTransport, SimulatedTwilio
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, SUPPORT_NUMBER
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC_BASE_URL,
+    SUPPORT_NUMBER,
+    process_environment,
+)
 from tests.full_stack import open_all_week
 from tests.loopback import free_port
 
@@ -55,15 +60,13 @@ def gunicorn(redis_url: str, redis_client, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    env = os.environ | {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "OPERATOR_FILE": str(open_all_week(tmp_path)),  # CI runs at any hour
-    }
+    env = process_environment(
+        redis_url,
+        {
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "OPERATOR_FILE": str(open_all_week(tmp_path)),  # CI runs at any hour
+        },
+    )
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         *("-c", "python:app.gunicorn_config", "--workers", "2", "--threads", "2"),

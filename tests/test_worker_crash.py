@@ -35,7 +35,13 @@ from app.job_queue import DISPATCH_QUEUE
 from app.queue_service import AgentState, CallbackRequest, CallState
 from app.settings import REPO_ROOT, QueueSettings, Settings
 from standin import FlaskClientTransport, SimulatedTwilio, new_call_sid
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, SUPPORT_NUMBER
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC_BASE_URL,
+    SUPPORT_NUMBER,
+    process_environment,
+)
 from tests.loopback import serving
 
 CALLER = "+14155550101"
@@ -107,14 +113,7 @@ def settings_for(settings: Settings) -> Callable[[str], Settings]:
 
 
 def start_worker(redis_url: str, api: str, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "APP_ENV": "development",
-        "REDIS_URL": redis_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "TWILIO_API_BASE_URL": api,
-    }
+    env = process_environment(redis_url, {"TWILIO_API_BASE_URL": api})
     rq = Path(sys.executable).with_name("rq")
     command = [str(rq), "worker", "--url", redis_url, "--worker-class", "app.worker.AppWorker"]
     with log.open("w") as out:

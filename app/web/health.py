@@ -9,7 +9,7 @@ import logging
 import time
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from app import metrics
 from app.bootstrap import Services, get_services
@@ -66,6 +66,15 @@ def _check_twilio(services: Services) -> dict[str, object]:
     }
 
 
+def _check_config() -> dict[str, object]:
+    # A changed operator or queues YAML that did not load: the running configuration stays
+    # (callers are served as before), but the operator's change is not in effect.
+    refused = current_app.extensions["config_reload"].refused
+    if refused is None:
+        return {"ok": True, "required": False}
+    return {"ok": False, "required": False, "state": "change refused"}
+
+
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
     """Prometheus's scrape: every process's counters and the queues' figures (app.metrics).
@@ -85,6 +94,7 @@ def healthz() -> Response:
         "redis": _check_redis(services.redis),
         "rasa": _check_rasa(services),
         "twilio": _check_twilio(services),
+        "config": _check_config(),
     }
     healthy = all(c["ok"] for c in components.values() if c["required"])
     whole = all(c["ok"] for c in components.values())

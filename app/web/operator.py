@@ -31,6 +31,10 @@ def _overviews() -> list[Any]:
     )
 
 
+def _config_refused() -> Any:
+    return current_app.extensions["config_reload"].refused
+
+
 @bp.get("/")
 @signed_in
 def overview() -> str:
@@ -42,6 +46,7 @@ def overview() -> str:
         queues=queues,
         rest_faults=faults.counts(),
         credentials_refused=faults.credentials_refused(),
+        config_refused=current_app.extensions["config_reload"].refused,
         csrf_token=g.agent_session.csrf_token,
     )
 
@@ -55,4 +60,5 @@ def overview_json() -> Response:
         queues=[dataclasses.asdict(q) for q in queues],
         rest_faults=[dataclasses.asdict(f) for f in faults.counts()],
         credentials_refused=faults.credentials_refused(),
+        config_refused=dataclasses.asdict(refused) if (refused := _config_refused()) else None,
     )
