@@ -37,10 +37,12 @@ def _parse(raw: str, country: str) -> phonenumbers.PhoneNumber | None:
 
 
 def check(raw: str, countries: list[str]) -> CallbackNumber | NumberProblem:
-    """The number `raw` (a caller ID in E.164, or keys pressed) as one to call back, or why
-    it cannot be. `countries` are ISO 3166 codes, the first the one keyed numbers are in."""
+    """The number `raw` (a caller ID in E.164, '' when withheld, or keys pressed) as one to
+    call back, or why it cannot be. `countries` are ISO 3166 codes, the first the one keyed
+    numbers are in. Whether a caller ID is withheld is decided once, where the webhook is
+    read (`VoiceRequest.caller_number`)."""
     raw = raw.strip()
-    if not raw or raw.lower() in ("anonymous", "restricted", "unknown", "private"):
+    if not raw:
         return NumberProblem.withheld
     number = _parse(raw, countries[0])
     if number is None or not phonenumbers.is_valid_number(number):
