@@ -658,6 +658,13 @@ class QueueSettings(_Strict):
             raise ValueError(f"a language is listed twice: {value}")
         return value
 
+    @model_validator(mode="after")
+    def _callbacks_have_a_number_to_call_from(self) -> QueueSettings:
+        # A callback is placed from the queue's first number.
+        if self.callbacks.enabled and not self.numbers:
+            raise ValueError("callbacks.enabled needs at least one of the queue's numbers")
+        return self
+
     @property
     def default_language(self) -> str:
         return self.languages[0]

@@ -96,6 +96,14 @@ def test_invalid_operator_values_are_explained(tmp_path: Path, change, message: 
         (lambda d: d["queues"][0].update(languages=["fr-FR"]), "languages.0: 'fr-FR' has no"),
         (lambda d: d["queues"][0].update(grace_period_seconds=-5), "grace_period_seconds"),
         (lambda d: d["queues"].append(dict(d["queues"][0])), "unique"),
+        (
+            lambda d: d["queues"][0].update(numbers=[], callbacks={"enabled": True}),
+            "callbacks.enabled needs at least one of the queue's numbers",
+        ),
+        (
+            lambda d: d["queues"][0].update(callbacks={"enabled": True, "countries": ["XX"]}),
+            "callbacks.countries",
+        ),
     ],
 )
 def test_invalid_queue_values_are_explained(tmp_path: Path, change, message: str) -> None:
