@@ -1,5 +1,6 @@
 """A redis-server a test controls (pause it, kill it as a crash, start it again on the
-same port and append-only file), for the promises that must survive Redis failing."""
+same port and append-only file), for the promises that must survive Redis failing; and,
+without persistence, the one the whole test session shares (conftest.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ from tests.loopback import free_port
 class OwnRedis:
     """A redis-server this test controls: pause, kill, start again (same port and data)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, persistent: bool = True) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed (scripts/test installs it)")
         self.binary = binary
         self.data_dir = data_dir
+        # An append-only file synced on every write (a crash loses nothing acknowledged),
+        # or no persistence at all.
+        self.persistence = ["yes", "--appendfsync", "always"] if persistent else ["no"]
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -40,9 +44,7 @@ class OwnRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
+                *self.persistence,
                 "--loglevel",
                 "warning",
             ],
@@ -55,6 +57,9 @@ class OwnRedis:
                     return
                 except redis.ConnectionError:
                     time.sleep(0.025)
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
         pytest.fail("redis-server did not start")
 
     def control(self) -> redis.Redis:
