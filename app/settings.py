@@ -709,10 +709,14 @@ class OperatorConfig:
         return self.queue_named(self.queues.default_queue)
 
     def queue_named(self, name: str) -> QueueSettings:
-        for q in self.queues.queues:
-            if q.name == name:
-                return q
-        raise KeyError(name)
+        queue = self.find_queue(name)
+        if queue is None:
+            raise KeyError(name)
+        return queue
+
+    def find_queue(self, name: str) -> QueueSettings | None:
+        """The queue of that name, or None (a name from outside, such as a URL's)."""
+        return next((q for q in self.queues.queues if q.name == name), None)
 
     def language(self, code: str) -> LanguageSettings:
         return self.operator.languages[code]

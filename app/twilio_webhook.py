@@ -45,6 +45,8 @@ _WITHHELD = {
     "+2562533",
 }
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# Twilio's Direction of a call the app placed through the REST API (a callback).
+PLACED_BY_APP = "outbound-api"
 
 Sid = Annotated[str, Field(pattern=r"^CA[0-9a-f]{32}$")]
 AccountSid = Annotated[str, Field(pattern=r"^AC[0-9a-f]{32}$")]
@@ -88,15 +90,14 @@ class VoiceRequest(BaseModel):
 
     @property
     def our_number(self) -> str:
-        """The contact centre's number on this call, which says its queue: the number
-        dialled (`To`), or the one a callback is placed from (`From`)."""
-        return self.From if self.Direction == "outbound-api" else self.To
+        """The contact centre's number on this call, which says its queue."""
+        return centre_number(self.To, self.From, self.Direction)
 
     @property
     def caller_number(self) -> str | None:
         """The caller's E.164 number (on a callback, the number called), or None when
         withheld, unknown or not a phone number."""
-        number = (self.To if self.Direction == "outbound-api" else self.From).strip()
+        number = (self.To if self.Direction == PLACED_BY_APP else self.From).strip()
         if number.lower() in _WITHHELD or not _E164.match(number):
             return None
         return number
@@ -159,14 +160,18 @@ def _error(status: int, reason: str) -> Response:
     return response
 
 
-def _queue_name(params: VoiceRequest) -> str | None:
+def centre_number(to: str, from_: str, direction: str) -> str:
+    """The contact centre's number on a call: the number dialled (`To`), or, on a call the
+    app placed (a callback), the one it was placed from (`From`)."""
+    return from_ if direction == PLACED_BY_APP else to
+
+
+def _queue_name(params: VoiceRequest) -> str:
     """The queue a request is about, for the logs: a callback's URL names it, else the
     centre's number on the call does."""
     config = current_app.config["OPERATOR_CONFIG"]
-    named = request.args.get("queue")
-    if named in {q.name for q in config.queues.queues}:
-        return str(named)
-    return str(config.queue_for_number(params.our_number).name)
+    named = config.find_queue(request.args.get("queue", ""))
+    return str((named or config.queue_for_number(params.our_number)).name)
 
 
 def twilio_webhook(model: type[M]) -> Callable[[Callable[[M], Any]], Callable[[], Any]]:

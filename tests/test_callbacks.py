@@ -452,3 +452,33 @@ def test_scenarios_drive_a_callback_through_the_stand_in(
     finally:
         control.close()
     assert "  back: the app calls +14155550101 (call 1)" in said
+
+
+def test_callback_webhooks_refuse_forged_malformed_and_oversized_requests(world: World) -> None:
+    """Signature first (403), then the URL's queue, ticket, offer and agent (400), then the
+    fields (400 / 413); nothing changes in the queue."""
+    ask_for_a_callback(world)
+    form = {
+        "CallSid": "CA" + "2" * 32,
+        "AccountSid": ACCOUNT_SID,
+        "From": SUPPORT_NUMBER,
+        "To": CALLER,
+        "CallStatus": "in-progress",
+        "Direction": "outbound-api",
+    }
+    good = "/voice/callback-answer?queue=support&ticket=1&offer=2&agent=bob"
+    post = world.twilio.post
+    assert post(good, form, signature="forged")[0] == 403
+    for url in (
+        "/voice/callback-answer?queue=nowhere&ticket=1&offer=2&agent=bob",
+        "/voice/callback-status?queue=support&ticket=one&offer=2&agent=bob",
+        "/voice/callback-answer?queue=support&ticket=1&agent=bob",
+        "/voice/callback-answer?queue=support&ticket=1&offer=2&agent=../bob",
+    ):
+        assert post(url, form)[0] == 400, url
+    assert post(good, form | {"CallSid": "not-a-sid"})[0] == 400
+    assert post(good, form | {"AnsweredBy": "x" * 33})[0] == 400
+    assert post(good, form | {"Direction": "outbound-api" + " " * 3000})[0] in (400, 413)
+    # The pending callback is untouched: still one, still at the front.
+    snapshot = world.services.queue.snapshot(world.support)
+    assert (snapshot.callbacks, snapshot.ready) == (1, 1)

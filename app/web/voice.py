@@ -29,6 +29,7 @@ from app.twilio_webhook import (
     DialResult,
     GatherResult,
     VoiceRequest,
+    centre_number,
     twilio_webhook,
 )
 from app.twiml import ATTEMPT_PARAMETER, path, render
@@ -170,12 +171,11 @@ def callback_number(params: GatherResult) -> Response:
 
 def _callback_attempt() -> tuple[QueueSettings, CallbackAttempt]:
     """The queue, ticket, offer and agent a callback's URL names (signed by Twilio)."""
-    names = {q.name for q in get_services().config.queues.queues}
-    queue, ticket, offer = (request.args.get(k, "") for k in ("queue", "ticket", "offer"))
-    if queue not in names or not ticket.isdecimal() or not offer.isdecimal():
+    name, ticket, offer = (request.args.get(k, "") for k in ("queue", "ticket", "offer"))
+    queue = get_services().config.find_queue(name)
+    if queue is None or not ticket.isdecimal() or not offer.isdecimal():
         _bad_request("the queue, ticket or offer query parameter is missing or malformed")
-    attempt = CallbackAttempt(int(ticket), int(offer), _agent_id())
-    return get_services().config.queue_named(queue), attempt
+    return queue, CallbackAttempt(int(ticket), int(offer), _agent_id())
 
 
 @bp.post(path(Route.callback_answer))
@@ -226,7 +226,6 @@ def queue_store_down(error: redis.RedisError) -> Response:
     attempt = 0 if raw is None else outage.parse_attempt(raw, config)
     if attempt is None:
         attempt = config.operator.outage.max_attempts
-    # The centre's number: the one dialled, or the one a callback was placed from.
-    outbound = request.form.get("Direction") == "outbound-api"
-    ours = request.form.get("From" if outbound else "To", "")
+    form = request.form
+    ours = centre_number(form.get("To", ""), form.get("From", ""), form.get("Direction", ""))
     return _twiml(outage.while_down(config, ours, call_sid, attempt))
