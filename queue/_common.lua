@@ -251,20 +251,13 @@ local function expire_due(now)
     if rec and rec.state == 'offered' and is_pending_callback(rec) then
       -- A callback nobody heard the end of (the worker placing it died, or the outbound
       -- call's status was lost): not the agent's doing, who is free at once. A try that
-      -- was placed counts as one; one whose placing nobody reported may still have
-      -- reached Twilio, so it is not counted but waits the pause all the same. Either
-      -- way any call of that try is over before the next one rings: nobody is called
-      -- twice at once (and a late answer of the old try finds its offer over: hung up).
-      if rec.callback_sid then
-        callback_try_failed(ticket, rec, now, rec.callback_attempts or 1,
-          rec.callback_retry_after or 0)
-      else
-        settle_agent(rec.offered_to, offered_call(ticket, rec), 'available', now)
-        rec.state = 'callback_wait'
-        rec.offered_to = nil
-        save_ticket(ticket, rec)
-        redis.call('ZADD', K_CALLBACK_DUE, now + (rec.callback_retry_after or 0), ticket)
-      end
+      -- was placed was counted when placed (callback_placed.lua); one whose placing
+      -- nobody reported may still have reached Twilio, so it waits the pause all the
+      -- same, uncounted. Either way any call of that try is over before the next one
+      -- rings: nobody is called twice at once (a late answer of the old try finds its
+      -- offer over, and is hung up).
+      callback_try_failed(ticket, rec, now, rec.callback_attempts or 1,
+        rec.callback_retry_after or 0)
     elseif rec and rec.state == 'offered' then
       -- Rung and never answered, with nobody saying so: the agent is not at their desk.
       -- Never rung (the worker died before the call was moved): not their doing.
