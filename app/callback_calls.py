@@ -173,8 +173,8 @@ class CallbackCalls:
             return Reply((HangUp(),))
         queue = self.config.queue_named(record.queue)
         ctx = call_context(self.config, queue, record.language)
-        position = self.queue_service.position(queue, params.CallSid)
         if params.Digits != CANCEL_KEY:
+            position = self.queue_service.position(queue, params.CallSid)
             if position.agent_id is None:
                 return ctx.reply(GoTo(Route.wait))
             return self.handoff.connect(params, position.agent_id)
