@@ -46,7 +46,7 @@ def overview() -> str:
         queues=queues,
         rest_faults=faults.counts(),
         credentials_refused=faults.credentials_refused(),
-        config_refused=current_app.extensions["config_reload"].refused,
+        config_refused=_config_refused(),
         csrf_token=g.agent_session.csrf_token,
     )
 
