@@ -22,7 +22,8 @@ from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, Slo
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, HangUp, Listen, Pause, Reply, Route, Say
-from app.wait_estimate import estimate_for
+from app.wait_announcement import announce
+from app.wait_estimate import WaitEstimate, estimate_for
 
 log = logging.getLogger(__name__)
 
@@ -149,17 +150,17 @@ class Arrival:
             self.jobs.dispatch_soon(ctx.queue.name)
 
     def _announced(
-        self, record: CallRecord, people_ahead: int, wait: float | None, now: float
+        self, record: CallRecord, people_ahead: int, wait: WaitEstimate | None, now: float
     ) -> CallRecord:
         """Save what the caller is about to hear (the wait loop repeats it only when it
         changes; the first estimate is kept to measure its accuracy)."""
         update: dict[str, object] = {
             "announced_ahead": people_ahead,
-            "announced_wait": wait,
+            "announced_wait": wait.median if wait else None,
             "announced_at": now,
         }
         if record.announced_at is None and not record.restored_from:
-            update["first_announced_wait"] = wait
+            update["first_announced_wait"] = announce(wait).seconds if wait else None
         record = record.model_copy(update=update)
         self.calls.save(record)
         self.calls.seen(record.call_sid, now)
@@ -169,7 +170,7 @@ class Arrival:
         self,
         ctx: CallContext,
         people_ahead: int,
-        wait: float | None,
+        wait: WaitEstimate | None,
         record: CallRecord,
         callback_restored: bool,
     ) -> list[Say]:

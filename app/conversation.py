@@ -34,6 +34,7 @@ from app.redaction import (
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step
+from app.wait_announcement import spoken_minutes
 from app.wait_estimate import estimate_for
 from app.wait_loop import WaitLoop
 
@@ -293,8 +294,8 @@ class Conversation:
         return {
             "language": ctx.language,
             "people_ahead": ahead,
-            "wait_seconds": wait,
-            "wait_minutes": speech.spoken_minutes(wait) if wait is not None else None,
+            "wait_seconds": wait.median if wait else None,
+            "wait_minutes": spoken_minutes(wait.median) if wait else None,
             "verified": record.verification == "verified",
             "verified_account": record.verified_account
             if record.verification == "verified"

@@ -119,7 +119,11 @@ class Resumption:
         now = self.wait_loop.clock()
         self.calls.save(
             record.model_copy(
-                update={"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
+                update={
+                    "announced_ahead": ahead,
+                    "announced_wait": wait.median if wait else None,
+                    "announced_at": now,
+                }
             )
         )
         sentences = [

@@ -14,7 +14,7 @@ from app.clock import Clock
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig
 from app.wait_accuracy import AccuracySummary, WaitAccuracy
-from app.wait_estimate import estimate_for
+from app.wait_estimate import WaitEstimate, estimate_for
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def queue_overviews(
                     line_length=ahead,
                     waiting=own.ready if own else 0,
                     agents_working=snapshot.agents_working(code),
-                    wait_for_new_caller=estimate_for(snapshot, queue, ahead, code),
+                    wait_for_new_caller=_median(estimate_for(snapshot, queue, ahead, code)),
                 )
             )
         overviews.append(
@@ -103,8 +103,12 @@ def queue_overviews(
                 callback_outcomes=callback_outcomes.counts(queue),
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
-                wait_for_new_caller=estimate_for(snapshot, queue, snapshot.line_length),
+                wait_for_new_caller=_median(estimate_for(snapshot, queue, snapshot.line_length)),
                 accuracy=accuracy.summary(queue.name, since=clock() - 7 * 86400),
             )
         )
     return overviews
+
+
+def _median(wait: WaitEstimate | None) -> float | None:
+    return wait.median if wait else None

@@ -255,23 +255,61 @@ class QueueSnapshot:
     held: int  # dropped, within grace
     offered: int  # being connected to an agent
     serving: int  # in conversation with an agent now
-    handle_times: list[float]  # seconds, most recent first, within the window asked for
+    handle_times: list[float]  # talk seconds, newest first, within estimate_window_seconds
     agents: dict[str, AgentState]  # every agent who has signed in, by id
     agent_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     undecided: int = 0  # in the line, language not chosen yet
     languages: dict[str, LanguageLine] = field(default_factory=dict)
     callbacks: int = 0  # asked for and not yet made (counted in line_length and ready)
     oldest_joined_at: float | None = None  # when the first in the line joined
+    taken_at: float = 0.0  # the clock when it was read
+    agent_since: dict[str, float] = field(default_factory=dict)  # when each state began
+    wrap_times: list[float] = field(default_factory=list)  # wrap-up seconds, in the window
+    # Waits of callers answered, and of callers gone unanswered, within patience_window_seconds.
+    answered_waits: list[float] = field(default_factory=list)
+    abandoned_waits: list[float] = field(default_factory=list)
 
-    def agents_working(self, language: str | None = None) -> int:
+    def working_agents(self, language: str | None = None) -> list[str]:
         """Agents taking calls now (signed in and not away); with `language`, only those
         who speak it (the only ones who can take its callers)."""
-        return sum(
-            1
+        return [
+            agent
             for agent, state in self.agents.items()
             if state is not AgentState.away
             and (language is None or language in self.agent_languages.get(agent, ()))
-        )
+        ]
+
+    def agents_working(self, language: str | None = None) -> int:
+        return len(self.working_agents(language))
+
+
+@dataclass
+class _Handled:
+    """The recent K_HANDLED records of a queue (queue/_common.lua), by kind."""
+
+    talk: list[float] = field(default_factory=list)
+    wrap: list[float] = field(default_factory=list)
+    answered_waits: list[float] = field(default_factory=list)
+    abandoned_waits: list[float] = field(default_factory=list)
+
+    @classmethod
+    def parse(
+        cls, records: list[str], durations_since: float, waits_since: float, keep_durations: int
+    ) -> _Handled:
+        """Newest first: talk and wrap-up times since `durations_since`, or the newest
+        `keep_durations` of each however old; waits since `waits_since`."""
+        handled = cls()
+        for raw in records:
+            rec = json.loads(raw)
+            recent = rec["ended_at"] >= durations_since
+            if "seconds" in rec and (recent or len(handled.talk) < keep_durations):
+                handled.talk.append(float(rec["seconds"]))
+            elif "wrap" in rec and (recent or len(handled.wrap) < keep_durations):
+                handled.wrap.append(float(rec["wrap"]))
+            elif "waited" in rec and rec["ended_at"] >= waits_since:
+                waits = handled.answered_waits if rec["answered"] else handled.abandoned_waits
+                waits.append(float(rec["waited"]))
+        return handled
 
 
 class QueueService:
@@ -626,9 +664,20 @@ class QueueService:
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
         now = self._now()
         reply = self._run(
-            "snapshot", SnapshotReply, queue, now, now - queue.estimate_window_seconds
+            "snapshot",
+            SnapshotReply,
+            queue,
+            now,
+            now - max(queue.estimate_window_seconds, queue.patience_window_seconds),
+            queue.estimate_keep_durations,
         )
         agents: dict[str, dict[str, Any]] = json.loads(reply.agents_json)
+        handled = _Handled.parse(
+            reply.handled_json_list,
+            durations_since=now - queue.estimate_window_seconds,
+            waits_since=now - queue.patience_window_seconds,
+            keep_durations=queue.estimate_keep_durations,
+        )
         # Lua's cjson writes an empty list as {}: either way, no languages.
         by_language: dict[str, dict[str, int]] = json.loads(reply.languages_json) or {}
         return QueueSnapshot(
@@ -637,7 +686,7 @@ class QueueService:
             held=reply.held,
             offered=reply.offered,
             serving=reply.serving,
-            handle_times=[float(json.loads(raw)["seconds"]) for raw in reply.handled_json_list],
+            handle_times=handled.talk,
             agents={agent: AgentState(rec["state"]) for agent, rec in agents.items()},
             agent_languages={agent: tuple(rec["languages"] or ()) for agent, rec in agents.items()},
             undecided=reply.undecided,
@@ -647,4 +696,11 @@ class QueueService:
             },
             callbacks=reply.callbacks,
             oldest_joined_at=float(reply.oldest_joined_at) if reply.oldest_joined_at else None,
+            taken_at=now,
+            agent_since={
+                agent: float(rec["since"]) for agent, rec in agents.items() if "since" in rec
+            },
+            wrap_times=handled.wrap,
+            answered_waits=handled.answered_waits,
+            abandoned_waits=handled.abandoned_waits,
         )

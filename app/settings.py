@@ -221,6 +221,7 @@ class Prompts(_Strict):
         "closed": {"company": PlaceholderKind.text},
         "people_ahead": {"count": PlaceholderKind.number},
         "wait_minutes": {"minutes": PlaceholderKind.number},
+        "wait_range": {"low": PlaceholderKind.number, "high": PlaceholderKind.number},
         "next_opening_today": {"time": PlaceholderKind.time},
         "next_opening_tomorrow": {"time": PlaceholderKind.time},
         "next_opening_later": {"day": PlaceholderKind.day, "time": PlaceholderKind.time},
@@ -243,6 +244,7 @@ class Prompts(_Strict):
     wait_unknown: Line
     wait_under_a_minute: Line
     wait_minutes: Plural
+    wait_range: Line  # an uncertain wait: "between {low} and {high} minutes"
     offer_help: Line
     how_to_reach_a_person: Line
     person_requested: Line
@@ -637,7 +639,14 @@ class QueueSettings(_Strict):
     ]
     grace_period_seconds: int = Field(default=600, ge=0, le=86_400)
     announce_every_seconds: int = Field(default=60, ge=15, le=600)
+    # The wait estimate learns talk and wrap-up times from this far back, and callers'
+    # patience (who hung up after how long) from the longer window: patience changes slowly
+    # and needs more callers to be seen.
     estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
+    patience_window_seconds: int = Field(default=7200, ge=60, le=86_400)
+    # A small team finishes few calls in the window: the newest this many talk times and
+    # wrap-ups are used however old, so their spread is still known.
+    estimate_keep_durations: int = Field(default=30, ge=0, le=500)
     estimate_min_samples: int = Field(default=3, ge=1, le=1000)
     # How long an agent's phone rings before the caller goes back to the front.
     agent_ring_seconds: int = Field(default=20, ge=5, le=60)

@@ -11,7 +11,6 @@ numbers, times and days composed from clips too (`app.recordings`).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -19,6 +18,8 @@ from datetime import datetime, time
 from app import recordings
 from app.settings import Clip, LanguageSettings, Line, Placeholder, Plural, Recordings
 from app.voice_reply import Say
+from app.wait_announcement import AnnouncedKind, announce
+from app.wait_estimate import WaitEstimate
 
 log = logging.getLogger(__name__)
 
@@ -213,26 +214,21 @@ def plural(prompt: Plural, count: int, language: str) -> Line:
     return prompt.other
 
 
-def spoken_minutes(seconds: float) -> int:
-    """Minutes as announced: whole minutes up to 10, then rounded to 5 (nobody can promise
-    "about 23 minutes"); never rounded down to zero."""
-    minutes = seconds / 60
-    if minutes <= 10:
-        return max(1, round(minutes))
-    return max(10, 5 * math.floor(minutes / 5 + 0.5))
-
-
 def people_ahead_sentence(lang: LanguageSettings, language: str, count: int) -> Say:
     return sentence(lang, plural(lang.prompts.people_ahead, count, language), count=count)
 
 
-def wait_sentence(lang: LanguageSettings, language: str, seconds: float | None) -> Say:
-    if seconds is None:
+def wait_sentence(lang: LanguageSettings, language: str, wait: WaitEstimate | None) -> Say:
+    if wait is None:
         return sentence(lang, lang.prompts.wait_unknown)
-    if seconds < 60:
-        return sentence(lang, lang.prompts.wait_under_a_minute)
-    minutes = spoken_minutes(seconds)
-    return sentence(lang, plural(lang.prompts.wait_minutes, minutes, language), minutes=minutes)
+    said = announce(wait)
+    match said.kind:
+        case AnnouncedKind.under_a_minute:
+            return sentence(lang, lang.prompts.wait_under_a_minute)
+        case AnnouncedKind.range:
+            return sentence(lang, lang.prompts.wait_range, low=said.low, high=said.high)
+    prompt = plural(lang.prompts.wait_minutes, said.minutes, language)
+    return sentence(lang, prompt, minutes=said.minutes)
 
 
 def next_opening_sentence(lang: LanguageSettings, now: datetime, opening: datetime) -> Say:

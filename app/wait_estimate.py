@@ -1,47 +1,218 @@
-"""Estimated wait: how long until a caller with `people_ahead` callers before them is served.
+"""Estimated wait: how long until a caller with `people_ahead` callers before them is answered.
 
-First estimator, from the observed service rate:
+A pure function of a `WaitSnapshot`, so the app (from Redis) and the discrete-event
+simulation in bench/wait_estimates.py (from its own state) drive it exactly alike.
 
-    service rate  = agents working / mean handle time of recent conversations
-    estimated wait = (people ahead + 1) / service rate
+The estimate replays the near future of this queue many times from what the snapshot knows,
+and announces the median of the replays (the number that minimises the mean absolute error),
+with the 20th and 80th percentiles for a range when the spread is wide:
 
-A caller is reached when the people ahead have been served and one more agent frees up:
-that is `people_ahead + 1` completions, arriving at the service rate. With handle times that
-are roughly memoryless, the time to the next completion among N busy agents is the mean
-handle time / N, whatever each call's age, so the same formula holds mid-call.
+- each busy agent frees up after the rest of their current call: a recent talk time longer
+  than the call has lasted so far, minus what has passed, then a wrap-up (an agent already
+  wrapping up: the rest of a recent wrap-up longer than this one so far). Long calls are
+  then expected to end later than short ones, which a mean handle time cannot say;
+- free agents take the callers ahead at once;
+- each caller ahead may hang up first: patience is drawn from the abandonment rate seen
+  recently (callers who gave up per second waited by everyone who left the line, the
+  maximum-likelihood rate when some waits end in an answer rather than a hang-up);
+- every call after that lasts a recent talk time plus a recent wrap-up, drawn from the
+  recent ones (their distribution, not only their mean);
+- staffing stays as it is now (breaks and shift ends cannot be foreseen from here).
 
-It knows nothing when no conversation has finished recently or no agent is working: it then
-returns None and the caller is told the wait is not known yet, never a made-up number.
-Plain (position + 1) x handle time / agents was measured at 0.2-0.97x the error of Asterisk's
-rolling-average rule (../shared/notes/wait-estimates.md); a replay estimator can come later.
+The replays are seeded from nothing but the snapshot, so the same snapshot always gives the
+same estimate (a caller is not told a new number because of chance alone).
+
+It knows nothing when too few conversations have finished recently or no agent speaks the
+caller's language: it then returns None and the caller is told the wait is not known yet,
+never a made-up number. Measured against Asterisk app_queue's rule in bench/wait_estimates.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+import random
+from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from statistics import fmean
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # types only: the estimate itself is pure arithmetic
+from app.queue_service import AgentState
+
+if TYPE_CHECKING:
     from app.queue_service import QueueSnapshot
     from app.settings import QueueSettings
 
+# Work per estimate: replays x (callers ahead + agents) stays near this many steps
+# (about 5 ms); a long line needs fewer replays, since its spread is relatively small.
+_STEPS = 8_000
+_MIN_REPLAYS = 31
+_MAX_REPLAYS = 201
+LOW_QUANTILE = 0.2
+HIGH_QUANTILE = 0.8
 
-def estimate_wait_seconds(
-    people_ahead: int,
-    handle_times: Sequence[float],
-    agents_working: int,
-    min_samples: int,
-) -> float | None:
-    """Seconds until this caller is likely to be answered, or None when unknowable."""
-    if people_ahead < 0:
-        raise ValueError("people_ahead cannot be negative")
-    if agents_working <= 0 or len(handle_times) < min_samples:
+
+@dataclass(frozen=True)
+class BusyAgent:
+    """An agent who is not free now, though they serve the caller's language."""
+
+    since: float  # when they answered their current call, or began wrapping it up
+    wrapping_up: bool = False  # False: talking since `since`
+
+
+@dataclass(frozen=True)
+class WaitSnapshot:
+    """What the estimate knows about one queue and one caller, at one moment.
+
+    now              the clock (epoch seconds)
+    people_ahead     callers before this one who still count: waiting, ringing an agent,
+                     dropped within the grace period, callbacks due
+    agents_free      agents who could take a caller now: available, or ringing for a
+                     caller who is one of those ahead (that agent takes that caller)
+    busy             agents talking or wrapping up, with when each started
+    talk_times       seconds from pick-up to hang-up of recently finished conversations
+    wrap_times       seconds of recent wrap-ups (hang-up to available again)
+    answered_waits   seconds recently answered callers had waited
+    abandoned_waits  seconds recent callers waited before hanging up unanswered
+    """
+
+    now: float
+    people_ahead: int
+    agents_free: int
+    busy: tuple[BusyAgent, ...] = ()
+    talk_times: tuple[float, ...] = ()
+    wrap_times: tuple[float, ...] = ()
+    answered_waits: tuple[float, ...] = ()
+    abandoned_waits: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.people_ahead < 0:
+            raise ValueError("people_ahead cannot be negative")
+        if self.agents_free < 0:
+            raise ValueError("agents_free cannot be negative")
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    """Seconds until the caller is likely answered: the median, and the 20th and 80th
+    percentiles of the replays."""
+
+    median: float
+    low: float
+    high: float
+
+
+def abandonment_rate(answered_waits: Sequence[float], abandoned_waits: Sequence[float]) -> float:
+    """Hang-ups per second waited: each caller who left unanswered is one event; every
+    caller who left the line, answered or not, was exposed for as long as they waited."""
+    exposure = math.fsum(answered_waits) + math.fsum(abandoned_waits)
+    if not abandoned_waits or exposure <= 0:
+        return 0.0
+    return len(abandoned_waits) / exposure
+
+
+@dataclass
+class _Durations:
+    """Recent durations, to draw from: a whole one, or the rest of one that has lasted
+    `elapsed` already."""
+
+    values: list[float]
+    mean: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values.sort()
+        self.mean = fmean(self.values) if self.values else 0.0
+
+    def draw(self, rng: random.Random) -> float:
+        return self.values[int(rng.random() * len(self.values))] if self.values else 0.0
+
+    def rest(self, rng: random.Random, elapsed: float) -> float:
+        if not self.values:
+            return 0.0
+        longer = bisect_right(self.values, elapsed)
+        if longer < len(self.values):
+            return self.values[longer + int(rng.random() * (len(self.values) - longer))] - elapsed
+        # Longer than every recent one: assume it ends at the usual rate from here.
+        return rng.expovariate(1 / self.mean) if self.mean > 0 else 0.0
+
+
+def estimate_wait(snapshot: WaitSnapshot, min_samples: int = 3) -> WaitEstimate | None:
+    """The wait of a caller who arrives now behind `people_ahead`, or None when unknowable."""
+    if len(snapshot.talk_times) < min_samples:
         return None
-    mean_handle = fmean(handle_times)
-    if mean_handle <= 0:
+    if snapshot.agents_free + len(snapshot.busy) == 0:
         return None
-    return (people_ahead + 1) * mean_handle / agents_working
+    talk = _Durations(list(snapshot.talk_times))
+    wrap = _Durations(list(snapshot.wrap_times))
+    rate = abandonment_rate(snapshot.answered_waits, snapshot.abandoned_waits)
+    agents = snapshot.agents_free + len(snapshot.busy)
+    replays = max(_MIN_REPLAYS, min(_MAX_REPLAYS, _STEPS // (snapshot.people_ahead + agents + 1)))
+    rng = random.Random(repr(snapshot))
+    waits = sorted(_replay(snapshot, talk, wrap, rate, rng) for _ in range(replays))
+    return WaitEstimate(
+        median=_quantile(waits, 0.5),
+        low=_quantile(waits, LOW_QUANTILE),
+        high=_quantile(waits, HIGH_QUANTILE),
+    )
+
+
+def _replay(
+    snapshot: WaitSnapshot,
+    talk: _Durations,
+    wrap: _Durations,
+    rate: float,
+    rng: random.Random,
+) -> float:
+    """One possible future: when an agent is free for this caller."""
+    free_at = [0.0] * snapshot.agents_free
+    for agent in snapshot.busy:
+        if agent.wrapping_up:
+            rest = wrap.rest(rng, snapshot.now - agent.since)
+        else:
+            rest = talk.rest(rng, snapshot.now - agent.since) + wrap.draw(rng)
+        free_at.append(max(0.0, rest))
+    heapq.heapify(free_at)
+    for _ in range(snapshot.people_ahead):
+        # Callers ahead hang up at the recent rate (memoryless, so how long each has
+        # waited already does not matter); one gone by the time an agent frees is skipped.
+        gives_up_at = rng.expovariate(rate) if rate > 0 else math.inf
+        first_free = free_at[0]
+        if gives_up_at < first_free:
+            continue
+        heapq.heapreplace(free_at, first_free + talk.draw(rng) + wrap.draw(rng))
+    return free_at[0]
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def snapshot_for(
+    snapshot: QueueSnapshot, people_ahead: int, language: str | None, now: float
+) -> WaitSnapshot:
+    """The estimate's view of a queue snapshot read from Redis, for a caller served in
+    `language` (None: not chosen yet, every agent counts)."""
+    free, busy = 0, []
+    for agent in snapshot.working_agents(language):
+        state = snapshot.agents[agent]
+        since = snapshot.agent_since.get(agent, now)
+        if state is AgentState.on_call:
+            busy.append(BusyAgent(since))
+        elif state is AgentState.wrap_up:
+            busy.append(BusyAgent(since, wrapping_up=True))
+        else:  # available, or ringing for a caller ahead (who takes them)
+            free += 1
+    return WaitSnapshot(
+        now=now,
+        people_ahead=people_ahead,
+        agents_free=free,
+        busy=tuple(busy),
+        talk_times=tuple(snapshot.handle_times),
+        wrap_times=tuple(snapshot.wrap_times),
+        answered_waits=tuple(snapshot.answered_waits),
+        abandoned_waits=tuple(snapshot.abandoned_waits),
+    )
 
 
 def estimate_for(
@@ -49,13 +220,10 @@ def estimate_for(
     queue: QueueSettings,
     people_ahead: int,
     language: str | None = None,
-) -> float | None:
+) -> WaitEstimate | None:
     """The estimate for a caller in `queue` served in `language`, from its current snapshot
-    and settings: only agents who speak the caller's language serve their line (None: the
-    language is not chosen yet, every agent counts)."""
-    return estimate_wait_seconds(
-        people_ahead,
-        snapshot.handle_times,
-        agents_working=snapshot.agents_working(language),
+    and settings: only agents who speak the caller's language serve their line."""
+    return estimate_wait(
+        snapshot_for(snapshot, people_ahead, language, snapshot.taken_at),
         min_samples=queue.estimate_min_samples,
     )

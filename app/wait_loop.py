@@ -15,6 +15,7 @@ from app.queue_service import CallState, QueueService
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
+from app.wait_announcement import changed_materially
 from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
@@ -60,17 +61,20 @@ class WaitLoop:
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds
         )
-        wait_said = speech.wait_sentence(ctx.lang, ctx.language, wait)
-        changed = ahead != record.announced_ahead or wait_said != speech.wait_sentence(
-            ctx.lang, ctx.language, record.announced_wait
+        median = wait.median if wait else None
+        changed = ahead != record.announced_ahead or changed_materially(
+            record.announced_wait, median
         )
         sentences: list[Say] = []
         # Back in the wait loop: whatever a prompt was waiting for is over, so "1" opens
         # the assistant again.
         updates: dict[str, object] = {"awaiting": None} if record.awaiting else {}
         if due and changed:
-            sentences += [speech.people_ahead_sentence(ctx.lang, ctx.language, ahead), wait_said]
-            updates |= {"announced_ahead": ahead, "announced_wait": wait, "announced_at": now}
+            sentences += [
+                speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),
+                speech.wait_sentence(ctx.lang, ctx.language, wait),
+            ]
+            updates |= {"announced_ahead": ahead, "announced_wait": median, "announced_at": now}
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
             sentences.append(ctx.say(ctx.lang.prompts.wait_menu))

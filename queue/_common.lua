@@ -12,7 +12,12 @@ local K_HELD       = KEYS[6]  -- hash caller number -> ticket held after a drop
 local K_HELD_UNTIL = KEYS[7]  -- zset ticket -> deadline of the hold (epoch seconds)
 local K_OFFERS     = KEYS[8]  -- zset ticket -> deadline of the offer to an agent (a lease)
 local K_SERVING    = KEYS[9]  -- hash CallSid -> JSON {ticket, agent, joined_at, connected_at}
-local K_HANDLED    = KEYS[10] -- list of JSON {ended_at, seconds}: recent finished conversations
+local K_HANDLED    = KEYS[10] -- list of JSON records of what recently happened, newest first,
+                              --   for the wait estimate (each has ended_at):
+                              --   {seconds}  a conversation ended after this many seconds
+                              --   {wrap}     an agent's wrap-up ended after this many seconds
+                              --   {waited, answered}  a caller left the line: answered by an
+                              --     agent, or gone unanswered, after waiting this long
 local K_ENDED      = KEYS[11] -- zset CallSid -> when it ended: a late request for an ended
                               --   call must never take (or restore) a place
 local K_AGENTS     = KEYS[12] -- hash agent id -> JSON {state, call_sid, since, idle_since}
@@ -50,8 +55,21 @@ do
   end
 end
 
-local HANDLED_KEEP = 500
+local HANDLED_KEEP = 2000
 local ENDED_KEEP_SECONDS = 86400
+
+-- Remember what the wait estimate learns from (see K_HANDLED).
+local function note_handled(rec)
+  redis.call('LPUSH', K_HANDLED, cjson.encode(rec))
+  redis.call('LTRIM', K_HANDLED, 0, HANDLED_KEEP - 1)
+end
+
+-- A caller leaves the line (answered or not) after waiting since they joined.
+local function note_left_line(rec, now, answered)
+  if rec.joined_at then
+    note_handled({ended_at = now, waited = math.max(0, now - rec.joined_at), answered = answered})
+  end
+end
 
 -- The keys of a ticket's language; nil while the caller has not chosen one. A language the
 -- queue no longer serves (the operator removed it while callers waited in it) has no keys

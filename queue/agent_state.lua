@@ -14,6 +14,11 @@ local rec = load_agent(agent)
 if rec.state == 'offered' or rec.state == 'on_call' then
   return {'busy', rec.state}
 end
+-- Back to taking calls after a wrap-up: its length feeds the wait estimate (going away
+-- instead ends a shift or starts a break, which says nothing about wrap-ups).
+if rec.state == 'wrap_up' and rec.since and wanted == 'available' then
+  note_handled({ended_at = now, wrap = math.max(0, now - rec.since)})
+end
 local same_languages = cjson.encode(rec.languages or {}) == cjson.encode(spoken)
 if rec.state == wanted and same_languages then
   return {'unchanged', rec.state}

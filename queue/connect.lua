@@ -15,6 +15,7 @@ end
 if rec.state ~= 'offered' or rec.offered_to ~= agent then
   return {'not_offered', '0'}
 end
+note_left_line(rec, now, true)
 forget_ticket(ticket, rec)
 save_agent(agent, {
   state = 'on_call', since = now, call_sid = sid, languages = load_agent(agent).languages,

@@ -16,9 +16,7 @@ if serving then
   local rec = cjson.decode(serving)
   redis.call('HDEL', K_SERVING, sid)
   settle_agent(rec.agent, sid, 'wrap_up', now)
-  redis.call('LPUSH', K_HANDLED,
-    cjson.encode({ended_at = now, seconds = math.max(0, now - rec.connected_at)}))
-  redis.call('LTRIM', K_HANDLED, 0, HANDLED_KEEP - 1)
+  note_handled({ended_at = now, seconds = math.max(0, now - rec.connected_at)})
   return 'finished'
 end
 
@@ -44,6 +42,12 @@ if rec.callback_number and rec.callback_sid ~= sid then
   redis.call('ZREM', K_OFFERS, ticket)
   set_ready(ticket, rec, true)
   return 'callback'
+end
+
+-- Gone unanswered, as far as the wait estimate knows (coming back within the grace period
+-- restores the place all the same).
+if not rec.callback_number then
+  note_left_line(rec, now, false)
 end
 
 if rec.caller == '' or grace <= 0 then

@@ -12,5 +12,6 @@ end
 if rec.state == 'offered' then
   settle_agent(rec.offered_to, sid, 'available', now)
 end
+note_left_line(rec, now, false)
 forget_ticket(ticket, rec)
 return 'released'

@@ -1,24 +1,32 @@
 -- The numbers the wait estimate and the operator need, read in one consistent moment.
--- ARGV: now, since (oldest ended_at of finished conversations to return), languages
+-- ARGV: now, since (oldest ended_at of the K_HANDLED records to return), keep_durations
+--   (return older records too until this many talk times and wrap-ups are in), languages
 -- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks, oldest_joined_at}
---   agents_json: {agent id: {state, languages}} for every agent who has signed in
+--   handled_json_list: the K_HANDLED records since `since` (and older ones of talk times
+--     and wrap-ups, up to keep_durations of each), newest first
+--   agents_json: {agent id: {state, since, languages}} for every agent who has signed in
 --   undecided: callers in the line who have not chosen a language yet
 --   languages_json: {language: {line, ready}} for each language the queue serves
 --   callbacks: callbacks asked for and not yet made (they count in the line and ready)
 --   oldest_joined_at: when the first in the line joined ('' when nobody is)
-local now, since = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, since, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 expire_due(now)
 local handled = {}
+local talks, wraps = 0, 0
 for _, raw in ipairs(redis.call('LRANGE', K_HANDLED, 0, HANDLED_KEEP - 1)) do
   local rec = cjson.decode(raw)
-  if rec.ended_at < since then break end
-  handled[#handled + 1] = raw
+  local old = rec.ended_at < since
+  if old and talks >= keep and wraps >= keep then break end
+  if not old or (rec.seconds and talks < keep) or (rec.wrap and wraps < keep) then
+    handled[#handled + 1] = raw
+  end
+  if rec.seconds then talks = talks + 1 elseif rec.wrap then wraps = wraps + 1 end
 end
 local agents = {}
 local flat = redis.call('HGETALL', K_AGENTS)
 for i = 1, #flat, 2 do
   local rec = cjson.decode(flat[i + 1])
-  agents[flat[i]] = {state = rec.state, languages = rec.languages or {}}
+  agents[flat[i]] = {state = rec.state, since = rec.since, languages = rec.languages or {}}
 end
 local oldest_joined_at = ''
 local first = redis.call('ZRANGE', K_LINE, 0, 0)[1]

@@ -227,7 +227,10 @@ def test_finished_conversations_feed_the_handle_times(
     snap = queue_service.snapshot(support)
     assert snap.handle_times == [pytest.approx(240)]
     clock.advance(support.estimate_window_seconds + 1)
-    assert queue_service.snapshot(support).handle_times == []
+    # Past the window, still one of the newest `estimate_keep_durations`.
+    assert queue_service.snapshot(support).handle_times == [pytest.approx(240)]
+    brief = support.model_copy(update={"estimate_keep_durations": 0})
+    assert queue_service.snapshot(brief).handle_times == []
 
 
 def test_closed_hours_refuse_new_places_but_restore_held_ones(

@@ -23,6 +23,7 @@ from app.settings import (
     load_operator_config,
 )
 from app.voice_reply import Reply, Say, Voice
+from app.wait_estimate import WaitEstimate
 from app.web.recordings import RECORDINGS_DIR
 
 OPERATOR = QUEUE_DIR / "operator.yml"
@@ -60,7 +61,8 @@ def test_a_count_is_played_from_the_sentences_clips_and_number_clips() -> None:
 
 
 def test_the_twiml_carries_the_transcript_before_the_clips_even_inside_a_gather() -> None:
-    question = listening.for_answer((speech.wait_sentence(LAO, "lo-LA", 660),))
+    ten_minutes = speech.wait_sentence(LAO, "lo-LA", WaitEstimate(660, 600, 720))
+    question = listening.for_answer((ten_minutes,))
     document = twiml.render(Reply((question,), Voice("lo-LA", LAO)))
     gather = ET.fromstring(document)[0]
     assert gather.tag == "Gather" and gather.get("language") == "lo-LA"

@@ -1,4 +1,5 @@
-"""The first wait estimator and how its result is spoken."""
+"""The wait estimator (a pure function of a snapshot), how its result is spoken, and the
+snapshot the app reads from Redis for it."""
 
 from __future__ import annotations
 
@@ -8,31 +9,110 @@ from app import speech
 from app.queue_service import AgentState, QueueService
 from app.settings import OperatorConfig, QueueSettings
 from app.voice_reply import Say
-from app.wait_estimate import estimate_wait_seconds
+from app.wait_announcement import AnnouncedKind, announce, changed_materially, spoken_minutes
+from app.wait_estimate import (
+    BusyAgent,
+    WaitEstimate,
+    WaitSnapshot,
+    abandonment_rate,
+    estimate_wait,
+    snapshot_for,
+)
 from standin import SimulatedTwilio, new_call_sid
 from tests.conftest import SUPPORT_NUMBER, Clock
 from tests.test_queue_rules import offer_head
 
-
-def test_no_recent_conversations_means_no_number() -> None:
-    assert estimate_wait_seconds(3, [], agents_working=4, min_samples=3) is None
-    assert estimate_wait_seconds(3, [200, 300], agents_working=4, min_samples=3) is None
+NOW = 1_000_000.0
+VARIED_TALK = (120.0, 180.0, 240.0, 300.0, 360.0, 420.0, 600.0, 900.0)
 
 
-def test_no_agent_working_means_no_number() -> None:
-    assert estimate_wait_seconds(3, [200, 300, 400], agents_working=0, min_samples=3) is None
+def snap(**fields: object) -> WaitSnapshot:
+    base: dict[str, object] = {"now": NOW, "people_ahead": 0, "agents_free": 0}
+    return WaitSnapshot(**(base | fields))  # type: ignore[arg-type]
 
 
-def test_wait_grows_with_people_ahead_and_falls_with_agents() -> None:
-    handle = [240.0, 300.0, 360.0]  # mean 300 s
-    assert estimate_wait_seconds(0, handle, agents_working=2, min_samples=3) == 150
-    assert estimate_wait_seconds(3, handle, agents_working=2, min_samples=3) == 600
-    assert estimate_wait_seconds(3, handle, agents_working=4, min_samples=3) == 300
+def median(**fields: object) -> float:
+    estimate = estimate_wait(snap(**fields))
+    assert estimate is not None
+    return estimate.median
 
 
-def test_negative_people_ahead_is_a_bug() -> None:
+def test_too_few_finished_conversations_means_no_number() -> None:
+    assert estimate_wait(snap(agents_free=2, talk_times=(200.0, 300.0))) is None
+
+
+def test_nobody_serving_the_language_means_no_number() -> None:
+    assert estimate_wait(snap(people_ahead=3, talk_times=VARIED_TALK)) is None
+
+
+def test_a_free_agent_and_nobody_ahead_means_no_wait() -> None:
+    """The old rule told this caller a full handle time divided by the agents."""
+    assert median(agents_free=1, busy=(BusyAgent(NOW - 30),), talk_times=VARIED_TALK) == 0
+
+
+def test_with_fixed_call_lengths_the_replay_is_exact_arithmetic() -> None:
+    """One agent 100 s into a 300 s call, two callers ahead: 200 + 300 + 300 seconds."""
+    estimate = estimate_wait(
+        snap(people_ahead=2, busy=(BusyAgent(NOW - 100),), talk_times=(300.0,) * 5)
+    )
+    assert estimate == WaitEstimate(median=800, low=800, high=800)
+
+
+def test_wrap_ups_count_as_time_the_agent_is_not_free() -> None:
+    wrapping = BusyAgent(NOW - 20, wrapping_up=True)
+    assert (
+        median(busy=(wrapping,), talk_times=(300.0,) * 5, wrap_times=(60.0,) * 5, people_ahead=1)
+        == 40 + 360
+    )
+
+
+def test_the_wait_grows_with_people_ahead_and_falls_with_agents() -> None:
+    def busy(n: int) -> tuple[BusyAgent, ...]:
+        return tuple(BusyAgent(NOW - 60 * i) for i in range(n))
+
+    waits = [median(people_ahead=a, busy=busy(3), talk_times=VARIED_TALK) for a in (0, 4, 12)]
+    assert waits == sorted(waits) and waits[0] < waits[-1]
+    assert median(people_ahead=6, busy=busy(6), talk_times=VARIED_TALK) < waits[1]
+
+
+def test_a_busy_agent_frees_up_by_what_is_left_of_calls_like_theirs() -> None:
+    """A mean handle time cannot tell an agent who just answered from one near the end;
+    the lengths of recent calls can. When calls all last about 5 minutes, one 290 s in
+    ends soon; when some calls are long, one that has run past the short ones is probably
+    a long one."""
+    regular = (280.0, 290.0, 300.0, 310.0, 320.0)
+    fresh = median(busy=(BusyAgent(NOW - 5),), talk_times=regular)
+    nearly_done = median(busy=(BusyAgent(NOW - 290),), talk_times=regular)
+    assert nearly_done <= 30 < 275 <= fresh
+    mixed = (120.0, 120.0, 120.0, 900.0, 900.0)
+    assert median(busy=(BusyAgent(NOW - 60),), talk_times=mixed) == 60
+    assert median(busy=(BusyAgent(NOW - 200),), talk_times=mixed) == 700
+
+
+def test_callers_ahead_who_are_likely_to_hang_up_shorten_the_wait() -> None:
+    common = {"people_ahead": 10, "busy": (BusyAgent(NOW),), "talk_times": (300.0,) * 5}
+    patient = median(**common, answered_waits=(600.0,) * 20)
+    impatient = median(**common, answered_waits=(600.0,) * 10, abandoned_waits=(60.0,) * 10)
+    assert patient == 11 * 300
+    assert impatient < patient / 2
+
+
+def test_the_abandonment_rate_counts_exposure_of_answered_callers_too() -> None:
+    assert abandonment_rate([], []) == 0
+    assert abandonment_rate([100.0, 100.0], []) == 0
+    assert abandonment_rate([300.0], [100.0]) == pytest.approx(1 / 400)
+
+
+def test_the_same_snapshot_gives_the_same_estimate() -> None:
+    fields = {"people_ahead": 5, "busy": (BusyAgent(NOW - 50),) * 2, "talk_times": VARIED_TALK}
+    assert estimate_wait(snap(**fields)) == estimate_wait(snap(**fields))
+
+
+def test_a_negative_count_is_a_bug() -> None:
     with pytest.raises(ValueError):
-        estimate_wait_seconds(-1, [1, 2, 3], agents_working=1, min_samples=1)
+        snap(people_ahead=-1)
+    with pytest.raises(ValueError):
+        snap(agents_free=-1)
 
 
 @pytest.mark.parametrize(
@@ -40,15 +120,56 @@ def test_negative_people_ahead_is_a_bug() -> None:
     [(61, 1), (89, 1), (91, 2), (600, 10), (629, 10), (700, 10), (780, 15), (1490, 25)],
 )
 def test_minutes_are_rounded_the_way_people_say_them(seconds: float, minutes: int) -> None:
-    assert speech.spoken_minutes(seconds) == minutes
+    assert spoken_minutes(seconds) == minutes
+
+
+def test_announcements() -> None:
+    under = announce(WaitEstimate(40, 0, 90))
+    assert (under.kind, under.seconds) == (AnnouncedKind.under_a_minute, 40)
+    about = announce(WaitEstimate(330, 240, 420))
+    assert (about.kind, about.minutes, about.seconds) == (AnnouncedKind.about, 6, 360)
+    wide = announce(WaitEstimate(600, 240, 1200))
+    assert (wide.kind, wide.low, wide.high, wide.minutes) == (AnnouncedKind.range, 4, 20, 10)
+    # Wide for a long wait is not wide enough for a range: 40 +- 5 minutes is "about 40".
+    assert announce(WaitEstimate(2400, 2100, 2700)).kind is AnnouncedKind.about
+
+
+def test_a_new_estimate_is_announced_only_when_it_moved_materially() -> None:
+    assert changed_materially(None, 300)
+    assert changed_materially(300, None)
+    assert not changed_materially(None, None)
+    assert not changed_materially(300, 330)  # 5 vs 6 minutes: too small a move to repeat
+    assert changed_materially(300, 420)
+    assert not changed_materially(20, 50)  # both "less than a minute"
+    assert not changed_materially(1500, 1700)  # both "about 25 minutes"... and 28: 30
+    assert changed_materially(1500, 1900)
 
 
 def test_wait_sentences(operator_config: OperatorConfig) -> None:
     lang = operator_config.language("en-US")
     assert speech.wait_sentence(lang, "en-US", None) == Say("I can't estimate the wait yet.")
-    assert speech.wait_sentence(lang, "en-US", 45) == Say("The wait should be less than a minute.")
-    assert speech.wait_sentence(lang, "en-US", 70) == Say("The wait is about 1 minute.")
-    assert speech.wait_sentence(lang, "en-US", 330) == Say("The wait is about 6 minutes.")
+    assert speech.wait_sentence(lang, "en-US", WaitEstimate(45, 0, 60)) == Say(
+        "The wait should be less than a minute."
+    )
+    assert speech.wait_sentence(lang, "en-US", WaitEstimate(70, 60, 80)) == Say(
+        "The wait is about 1 minute."
+    )
+    assert speech.wait_sentence(lang, "en-US", WaitEstimate(330, 300, 360)) == Say(
+        "The wait is about 6 minutes."
+    )
+    assert speech.wait_sentence(lang, "en-US", WaitEstimate(600, 240, 1200)) == Say(
+        "The wait is likely between 4 and 20 minutes."
+    )
+
+
+def test_every_language_can_say_a_range(operator_config: OperatorConfig) -> None:
+    for code, lang in operator_config.operator.languages.items():
+        said = speech.wait_sentence(lang, code, WaitEstimate(600, 240, 1200))
+        if said.recording:  # Lao: built from clips, the numbers from its number clips
+            assert any(url.endswith("/numbers/4.wav") for url in said.recording)
+            assert any(url.endswith("/numbers/20.wav") for url in said.recording)
+        else:
+            assert "4" in said.text and "20" in said.text, code
 
 
 def test_plural_forms_follow_the_language(operator_config: OperatorConfig) -> None:
@@ -60,25 +181,73 @@ def test_plural_forms_follow_the_language(operator_config: OperatorConfig) -> No
     assert speech.plural(prompt, 1, "th-TH") == prompt.other
 
 
-def test_an_estimate_from_real_queue_data_is_announced(
-    twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings, clock: Clock
+def answer(queue_service: QueueService, queue: QueueSettings, agent: str) -> str:
+    queue_service.take_slot(queue, sid := new_call_sid(), f"+1415555{agent[-4:]}")
+    offer = offer_head(queue_service, queue, agent, lease_seconds=30)
+    assert offer is not None and offer.call_sid == sid
+    queue_service.connect(queue, sid, agent)
+    return sid
+
+
+def test_the_snapshot_records_what_the_estimate_learns_from(
+    queue_service: QueueService, support: QueueSettings, clock: Clock
+) -> None:
+    """Talk times when calls end, wrap-ups when agents are free again (not when they go
+    away), waits of answered callers and of callers who hung up first."""
+    gone = new_call_sid()
+    queue_service.take_slot(support, gone, "+14155550999")
+    clock.advance(45)
+    queue_service.end_call(support, gone)  # hung up after 45 s: the place is held, and noted
+    first = answer(queue_service, support, "agent-0001")
+    second = answer(queue_service, support, "agent-0002")
+    clock.advance(200)
+    queue_service.end_call(support, first)
+    queue_service.end_call(support, second)
+    clock.advance(30)
+    queue_service.set_agent_state(support, "agent-0001", AgentState.available)
+    queue_service.set_agent_state(support, "agent-0002", AgentState.away)
+    snapshot = queue_service.snapshot(support)
+    assert snapshot.handle_times == [200, 200]
+    assert snapshot.wrap_times == [30]
+    assert snapshot.answered_waits == [0, 0]
+    assert snapshot.abandoned_waits == [45]
+    assert snapshot.taken_at == clock()
+
+    # Past the window, the newest talk times and wrap-ups are still used (a small team
+    # finishes few calls in it); the waits go with the patience window.
+    clock.advance(support.patience_window_seconds + 1)
+    later = queue_service.snapshot(support)
+    assert (later.handle_times, later.wrap_times) == ([200, 200], [30])
+    assert (later.answered_waits, later.abandoned_waits) == ([], [])
+
+
+def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
+    twilio: SimulatedTwilio,
+    queue_service: QueueService,
+    support: QueueSettings,
+    clock: Clock,
+    operator_config: OperatorConfig,
 ) -> None:
     """Five callers were answered; three of those conversations ended after 4 minutes and
-    two agents are still busy: a caller with three people ahead hears (3 + 1) x 240 s / 2,
-    8 minutes."""
-    answered = []
-    for i in range(5):
-        queue_service.take_slot(support, new_call_sid(), f"+1415555000{i}")
-        offer = offer_head(queue_service, support, f"agent-{i}", lease_seconds=30)
-        assert offer is not None
-        queue_service.connect(support, offer.call_sid, f"agent-{i}")
-        answered.append(offer.call_sid)
+    their agents went off shift, two are still talking: a new caller with three people
+    ahead hears the estimate of exactly that snapshot."""
+    answered = [answer(queue_service, support, f"agent-000{i}") for i in range(5)]
     clock.advance(240)
     for i, sid in enumerate(answered[:3]):
         queue_service.end_call(support, sid)
-        queue_service.set_agent_state(support, f"agent-{i}", AgentState.away)  # off shift
+        queue_service.set_agent_state(support, f"agent-000{i}", AgentState.away)
     for i in range(3):
         queue_service.take_slot(support, new_call_sid(), f"+1415555100{i}")
+    expected = WaitSnapshot(
+        now=clock(),
+        people_ahead=3,
+        agents_free=0,
+        busy=(BusyAgent(clock() - 240), BusyAgent(clock() - 240)),
+        talk_times=(240.0, 240.0, 240.0),
+        answered_waits=(0.0,) * 5,
+    )
+    assert snapshot_for(queue_service.snapshot(support), 3, None, clock()) == expected
     call = twilio.dial("+14155552000", SUPPORT_NUMBER)
     assert "There are 3 people ahead of you." in call.heard
-    assert "The wait is about 8 minutes." in call.heard
+    said = speech.wait_sentence(operator_config.language("en-US"), "en-US", estimate_wait(expected))
+    assert said.text in call.heard
