@@ -142,12 +142,7 @@ class AgentDesk:
 
     def _reason_name(self, reason: str | None, language: str) -> str | None:
         """ "A billing question" for `billing`, as the operator names reasons to agents."""
-        if not reason:
-            return None
-        settings = self.config.operator.languages.get(language)
-        named = settings.reason_names.get(reason) if settings else None
-        text = named.text if named else reason.replace("_", " ")
-        return text[:1].upper() + text[1:]
+        return self.config.reason_name(reason, language) if reason else None
 
     def wrap_up(
         self,

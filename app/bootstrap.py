@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Flask, current_app
@@ -20,6 +21,7 @@ from app.call_end import CallEnd
 from app.callback_calls import CallbackCalls, CallbackOutcomes
 from app.callback_request import CallbackRequests
 from app.calls import CallStore
+from app.centre_figures import CentreFigures
 from app.clock import Clock
 from app.conversation import Conversation
 from app.customers import CustomerStore
@@ -70,6 +72,7 @@ class Services:
     dispatcher: Dispatcher
     stale_calls: StaleCallSweeper
     wait_accuracy: WaitAccuracy
+    figures: CentreFigures
     callback_requests: CallbackRequests
     callback_calls: CallbackCalls
     callback_outcomes: CallbackOutcomes
@@ -141,7 +144,8 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
     accuracy = WaitAccuracy(client)
     arrival = Arrival(config, queue, calls, history, jobs, clock)
     wait_loop = WaitLoop(config, queue, calls, arrival, clock)
-    call_end = CallEnd(config, queue, calls, history, clock)
+    figures = CentreFigures(client, ZoneInfo(config.operator.timezone))
+    call_end = CallEnd(config, queue, calls, history, figures, clock)
     handoff = AgentHandoff(config, queue, calls, agents, jobs, accuracy, clock)
     callback_requests = CallbackRequests(config, queue, calls, clock)
     callback_outcomes = CallbackOutcomes(client)
@@ -187,6 +191,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
         ),
         stale_calls=StaleCallSweeper(config, calls, call_end, telephony, clock),
         wait_accuracy=accuracy,
+        figures=figures,
         callback_requests=callback_requests,
         callback_calls=callback_calls,
         callback_outcomes=callback_outcomes,

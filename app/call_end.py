@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from app import metrics
 from app.callback_number import CallbackNumber, check
-from app.calls import CallStore
+from app.calls import CallRecord, CallStore
+from app.centre_figures import CentreFigures
 from app.clock import Clock
-from app.history import ContactHistory, Outcome, summary_of
+from app.history import CallSummary, ContactHistory, Outcome, summary_of
 from app.queue_service import CallbackRequest, EndOutcome, QueueService
 from app.settings import OperatorConfig, QueueSettings
 from app.twilio_webhook import VoiceRequest
@@ -24,6 +25,7 @@ class CallEnd:
     queue_service: QueueService
     calls: CallStore
     history: ContactHistory
+    figures: CentreFigures
     clock: Clock
 
     def status_changed(self, params: VoiceRequest) -> EndOutcome | None:
@@ -43,7 +45,7 @@ class CallEnd:
         outcome = self.queue_service.end_call(queue, call_sid)
         metrics.CALL_ENDS.labels(queue.name, outcome.value).inc()
         self.calls.forget_seen(call_sid)
-        self._remember(call_sid, outcome)
+        self._remember(queue, call_sid, outcome)
         return outcome
 
     def _callback_when_dropped(self, queue: QueueSettings, call_sid: str) -> None:
@@ -62,7 +64,7 @@ class CallEnd:
         if outcome is CallbackRequest.requested:
             log.info("call %s dropped while waiting: it will be called back", call_sid)
 
-    def _remember(self, call_sid: str, outcome: EndOutcome) -> None:
+    def _remember(self, queue: QueueSettings, call_sid: str, outcome: EndOutcome) -> None:
         """Write the call into the contact history (once: a repeated callback finds the
         contact already written)."""
         record = self.calls.get(call_sid)
@@ -79,4 +81,9 @@ class CallEnd:
             result = Outcome.left
         else:
             result = Outcome.dropped
-        self.history.record_call(summary_of(record, handoff, result, self.clock()))
+        self.remember(queue, record, summary_of(record, handoff, result, self.clock()))
+
+    def remember(self, queue: QueueSettings, record: CallRecord, summary: CallSummary) -> None:
+        """An ended call, into the contact history and today's figures."""
+        self.history.record_call(summary)
+        self.figures.record(queue, record, summary)

@@ -216,14 +216,14 @@ class CallbackCalls:
         )
         if outcome is CallbackTry.given_up:
             self.outcomes.count(queue, "given_up")
-            self._remember_given_up(call_sid)
+            self._remember_given_up(queue, call_sid)
         # The agent is free again: offer them the next caller.
         self.jobs.dispatch_soon(queue.name)
 
-    def _remember_given_up(self, call_sid: str) -> None:
+    def _remember_given_up(self, queue: QueueSettings, call_sid: str) -> None:
         record = self.calls.get(call_sid) if call_sid else None
         if record is None:
             return
         handoff = self.calls.handoff(call_sid)
         summary = summary_of(record, handoff, Outcome.callback_not_reached, self.clock())
-        self.history.record_call(summary)
+        self.call_end.remember(queue, record, summary)

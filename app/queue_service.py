@@ -231,6 +231,7 @@ class Offer:
 class LanguageLine:
     line: int  # counted as ahead in this language (waiting, offered, held)
     ready: int  # waiting and connected in this language
+    oldest_joined_at: float | None = None  # when the first in this language's line joined
 
 
 @dataclass(frozen=True)
@@ -679,7 +680,7 @@ class QueueService:
             keep_durations=queue.estimate_keep_durations,
         )
         # Lua's cjson writes an empty list as {}: either way, no languages.
-        by_language: dict[str, dict[str, int]] = json.loads(reply.languages_json) or {}
+        by_language: dict[str, dict[str, Any]] = json.loads(reply.languages_json) or {}
         return QueueSnapshot(
             line_length=reply.line_length,
             ready=reply.ready,
@@ -691,7 +692,11 @@ class QueueService:
             agent_languages={agent: tuple(rec["languages"] or ()) for agent, rec in agents.items()},
             undecided=reply.undecided,
             languages={
-                code: LanguageLine(line=counts["line"], ready=counts["ready"])
+                code: LanguageLine(
+                    line=counts["line"],
+                    ready=counts["ready"],
+                    oldest_joined_at=counts.get("oldest_joined_at"),
+                )
                 for code, counts in by_language.items()
             },
             callbacks=reply.callbacks,

@@ -628,6 +628,11 @@ class CallbackSettings(_Strict):
         return value
 
 
+class ServiceLevel(_Strict):
+    answer_within_seconds: int = Field(default=20, ge=1, le=3600)
+    share: float = Field(default=0.8, gt=0, le=1)
+
+
 class QueueSettings(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     numbers: list[str] = []
@@ -648,6 +653,11 @@ class QueueSettings(_Strict):
     # wrap-ups are used however old, so their spread is still known.
     estimate_keep_durations: int = Field(default=30, ge=0, le=500)
     estimate_min_samples: int = Field(default=3, ge=1, le=1000)
+    # The operator page's service level: the share of callers to answer within the time
+    # (80/20: 80% within 20 seconds); and callers who hang up sooner than short_abandon_seconds
+    # are counted apart, not as abandoned (they never really waited).
+    service_level: ServiceLevel = ServiceLevel()
+    short_abandon_seconds: int = Field(default=5, ge=0, le=120)
     # How long an agent's phone rings before the caller goes back to the front.
     agent_ring_seconds: int = Field(default=20, ge=5, le=60)
     callbacks: CallbackSettings = CallbackSettings()
@@ -729,6 +739,13 @@ class OperatorConfig:
 
     def language(self, code: str) -> LanguageSettings:
         return self.operator.languages[code]
+
+    def reason_name(self, reason: str, language: str) -> str:
+        """ "A billing question" for `billing`, as the operator names reasons to agents."""
+        settings = self.operator.languages.get(language)
+        named = settings.reason_names.get(reason) if settings else None
+        name = named.text if named else reason.replace("_", " ")
+        return name[:1].upper() + name[1:]
 
 
 def _describe(exc: ValidationError, path: Path) -> str:

@@ -6,7 +6,7 @@
 --     and wrap-ups, up to keep_durations of each), newest first
 --   agents_json: {agent id: {state, since, languages}} for every agent who has signed in
 --   undecided: callers in the line who have not chosen a language yet
---   languages_json: {language: {line, ready}} for each language the queue serves
+--   languages_json: {language: {line, ready, oldest_joined_at}} for each language served
 --   callbacks: callbacks asked for and not yet made (they count in the line and ready)
 --   oldest_joined_at: when the first in the line joined ('' when nobody is)
 local now, since, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -34,9 +34,12 @@ local first_rec = first and load_ticket(first)
 if first_rec and first_rec.joined_at then oldest_joined_at = tostring(first_rec.joined_at) end
 local by_language = {}
 for _, code in ipairs(LANGS) do
+  local head = redis.call('ZRANGE', LANG_KEYS[code].line, 0, 0)[1]
+  local head_rec = head and load_ticket(head)
   by_language[code] = {
     line = redis.call('ZCARD', LANG_KEYS[code].line),
     ready = redis.call('ZCARD', LANG_KEYS[code].ready),
+    oldest_joined_at = head_rec and head_rec.joined_at or cjson.null,
   }
 end
 return {

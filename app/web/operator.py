@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template
 
 from app.bootstrap import get_services
-from app.queue_overview import queue_overviews
+from app.queue_overview import QueueOverview, queue_overviews
 from app.web.agent import security_headers, signed_in
 
 bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")
@@ -27,6 +27,7 @@ def _overviews() -> list[Any]:
         services.agents,
         services.wait_accuracy,
         services.callback_outcomes,
+        services.figures,
         current_app.config["CLOCK"],
     )
 
@@ -35,13 +36,11 @@ def _config_refused() -> Any:
     return current_app.extensions["config_reload"].refused
 
 
-@bp.get("/")
-@signed_in
-def overview() -> str:
+def _page(template: str) -> str:
     queues = _overviews()
     faults = get_services().rest_faults
     return render_template(
-        "operator/overview.html",
+        template,
         agent=g.agent,
         queues=queues,
         rest_faults=faults.counts(),
@@ -51,13 +50,35 @@ def overview() -> str:
     )
 
 
+@bp.get("/")
+@signed_in
+def overview() -> str:
+    return _page("operator/overview.html")
+
+
+@bp.get("/live")
+@signed_in
+def live() -> str:
+    """The page's live part alone, rendered as the page renders it: operator.js swaps it in
+    every few seconds, so the figures update without a reload."""
+    return _page("operator/live.html")
+
+
+def _queue_json(queue: QueueOverview) -> dict[str, Any]:
+    fields = dataclasses.asdict(queue) | {"today": queue.today.as_dict()}
+    del fields["charts"]  # drawing instructions, for the page only
+    for language, overview in zip(fields["languages"], queue.languages, strict=True):
+        language["today"] = overview.today.as_dict()
+    return fields
+
+
 @bp.get("/queues.json")
 @signed_in
 def overview_json() -> Response:
     queues = _overviews()
     faults = get_services().rest_faults
     return jsonify(
-        queues=[dataclasses.asdict(q) for q in queues],
+        queues=[_queue_json(q) for q in queues],
         rest_faults=[dataclasses.asdict(f) for f in faults.counts()],
         credentials_refused=faults.credentials_refused(),
         config_refused=dataclasses.asdict(refused) if (refused := _config_refused()) else None,
