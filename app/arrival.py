@@ -19,11 +19,12 @@ from app.clock import Clock
 from app.history import ContactHistory
 from app.job_queue import JobQueue
 from app.queue_service import AgentState, QueueService, QueueSnapshot, Slot, SlotOutcome
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, HangUp, Listen, Pause, Reply, Route, Say
 from app.wait_announcement import announce
-from app.wait_estimate import WaitEstimate, estimate_for
+from app.wait_estimate import WaitEstimate
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Arrival:
         a worker can put through)."""
         now = self.clock()
         snapshot = self.queue_service.snapshot(ctx.queue)
-        wait = estimate_for(snapshot, ctx.queue, people_ahead, ctx.language)
+        wait = estimate_for(snapshot, ctx.queue, people_ahead, ctx.language, self.config.timezone)
         if put_through:
             self._put_through_if_someone_is_free(ctx, snapshot)
         record = self._announced(record, people_ahead, wait, now)

@@ -14,10 +14,10 @@ from app.callback_number import CallbackNumber, NumberProblem, check
 from app.calls import CallRecord, CallStore, TranscriptEntry
 from app.clock import Clock
 from app.queue_service import CallbackRequest, QueueService
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult, VoiceRequest
 from app.voice_reply import GoTo, HangUp, Listen, Reply, Route, Say
-from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,11 @@ class CallbackRequests:
         self._note(record, number)
         log.info("call %s will be called back in its turn (%s ahead)", record.call_sid, ahead)
         wait = estimate_for(
-            self.queue_service.snapshot(ctx.queue), ctx.queue, ahead or 0, ctx.language
+            self.queue_service.snapshot(ctx.queue),
+            ctx.queue,
+            ahead or 0,
+            ctx.language,
+            self.config.timezone,
         )
         return ctx.reply(
             ctx.say(ctx.lang.prompts.callback_booked),

@@ -24,6 +24,7 @@ from app.clock import Clock
 from app.customers import SecretKind
 from app.person_request import asks_for_a_person
 from app.queue_service import QueueService
+from app.queue_wait_estimate import estimate_for
 from app.redaction import (
     NOT_KEPT_KEYED,
     NOT_KEPT_SPOKEN,
@@ -35,7 +36,6 @@ from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step
 from app.wait_announcement import spoken_minutes
-from app.wait_estimate import estimate_for
 from app.wait_loop import WaitLoop
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ class Conversation:
         wait = None
         if ahead is not None:
             snapshot = self.queue_service.snapshot(ctx.queue)
-            wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language)
+            wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language, self.config.timezone)
         return {
             "language": ctx.language,
             "people_ahead": ahead,

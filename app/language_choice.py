@@ -20,10 +20,10 @@ from app.clock import Clock
 from app.history import ContactHistory
 from app.job_queue import JobQueue
 from app.queue_service import LanguageOutcome, QueueService
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, Reply, Route
-from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class LanguageChoice:
         (only if it did) or that a person will take the call (0 at the menu)."""
         now = self.clock()
         snapshot = self.queue_service.snapshot(ctx.queue)
-        wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language)
+        wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language, self.config.timezone)
         self.calls.save(
             record.model_copy(
                 update={

@@ -26,6 +26,7 @@ from app import speech
 from app.call_context import for_called_number
 from app.calls import CallStore
 from app.queue_service import CallState, QueueService
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import (
@@ -37,7 +38,6 @@ from app.voice_reply import (
     Step,
     TryAgain,
 )
-from app.wait_estimate import estimate_for
 from app.wait_loop import WaitLoop
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,13 @@ class Resumption:
         if position.state not in (CallState.waiting, CallState.offered):
             return self.wait_loop.next_round(params)
         ahead = position.people_ahead or 0
-        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead, ctx.language)
+        wait = estimate_for(
+            self.queue_service.snapshot(ctx.queue),
+            ctx.queue,
+            ahead,
+            ctx.language,
+            self.wait_loop.config.timezone,
+        )
         log.info(
             "call %s back after an outage: ticket %s kept, %s ahead",
             params.CallSid,

@@ -14,9 +14,10 @@ from app.centre_figures import CentreFigures, Tally, Today
 from app.clock import Clock
 from app.figure_charts import Chart, day_charts
 from app.queue_service import AgentState, QueueService
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.wait_accuracy import AccuracySummary, WaitAccuracy
-from app.wait_estimate import WaitEstimate, estimate_for
+from app.wait_estimate import WaitEstimate
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ def queue_overviews(
                     line_length=ahead,
                     waiting=own.ready if own else 0,
                     agents_working=snapshot.agents_working(code),
-                    wait_for_new_caller=_median(estimate_for(snapshot, queue, ahead, code)),
+                    wait_for_new_caller=_median(
+                        estimate_for(snapshot, queue, ahead, code, config.timezone)
+                    ),
                     longest_wait=_since(own.oldest_joined_at if own else None, now),
                     agents_by_state=_by_state(lines, code),
                     today=today.by_language.get(code, Tally()),
@@ -119,7 +122,9 @@ def queue_overviews(
                 callback_outcomes=callback_outcomes.counts(queue),
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
-                wait_for_new_caller=_median(estimate_for(snapshot, queue, snapshot.line_length)),
+                wait_for_new_caller=_median(
+                    estimate_for(snapshot, queue, snapshot.line_length, None, config.timezone)
+                ),
                 accuracy=accuracy.summary(queue.name, since=now - 7 * 86400),
                 longest_wait=_since(snapshot.oldest_joined_at, now),
                 agents_by_state=_by_state(lines),

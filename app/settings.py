@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -628,6 +629,28 @@ class CallbackSettings(_Strict):
         return value
 
 
+class StaffingStep(BaseModel):
+    """From `at` (the operator's time zone) until the day's next step, `agents` on shift."""
+
+    model_config = ConfigDict(frozen=True)
+    at: time
+    agents: int = Field(ge=0, le=100_000)
+
+
+def _steps(value: Any) -> list[StaffingStep]:
+    if not isinstance(value, list):
+        raise ValueError('expected a list of ["HH:MM", agents] steps')
+    steps = []
+    for item in value:
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            raise ValueError(f'{item!r} is not a ["HH:MM", agents] step')
+        at, agents = item
+        steps.append(StaffingStep(at=_parse_hhmm(str(at)), agents=agents))
+    if any(a.at >= b.at for a, b in pairwise(steps)):
+        raise ValueError("each day's steps must be in order of time, each time once")
+    return steps
+
+
 class ServiceLevel(_Strict):
     answer_within_seconds: int = Field(default=20, ge=1, le=3600)
     share: float = Field(default=0.8, gt=0, le=1)
@@ -657,10 +680,26 @@ class QueueSettings(_Strict):
     # (80/20: 80% within 20 seconds); and callers who hang up sooner than short_abandon_seconds
     # are counted apart, not as abandoned (they never really waited).
     service_level: ServiceLevel = ServiceLevel()
+    # Optional: agents planned on shift, by weekday, as ["HH:MM", agents] steps (a
+    # workforce-management export). The wait estimate then expects breaks and shift
+    # changes instead of assuming today's staffing holds (app/staffing_plan.py).
+    staffing_plan: dict[Weekday, list[StaffingStep]] = {}
     short_abandon_seconds: int = Field(default=5, ge=0, le=120)
     # How long an agent's phone rings before the caller goes back to the front.
     agent_ring_seconds: int = Field(default=20, ge=5, le=60)
     callbacks: CallbackSettings = CallbackSettings()
+
+    @field_validator("staffing_plan", mode="before")
+    @classmethod
+    def _plan(cls, value: Any) -> dict[str, list[StaffingStep]]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of weekday to staffing steps")
+        unknown = set(value) - set(WEEKDAYS)
+        if unknown:
+            raise ValueError(f"unknown weekday(s) {sorted(unknown)}; use {list(WEEKDAYS)}")
+        return {day: _steps(steps) for day, steps in value.items()}
 
     @field_validator("numbers")
     @classmethod
@@ -720,6 +759,10 @@ class OperatorConfig:
 
     operator: OperatorSettings
     queues: QueuesFile
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.operator.timezone)
 
     def queue_for_number(self, called: str) -> QueueSettings:
         for q in self.queues.queues:

@@ -36,13 +36,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
-from typing import TYPE_CHECKING
-
-from app.queue_service import AgentState
-
-if TYPE_CHECKING:
-    from app.queue_service import QueueSnapshot
-    from app.settings import QueueSettings
 
 # Work per estimate: replays x (callers ahead + agents) stays near this many steps
 # (about 5 ms); a long line needs fewer replays, since its spread is relatively small.
@@ -62,6 +55,15 @@ class BusyAgent:
 
 
 @dataclass(frozen=True)
+class StaffingChange:
+    """Agents the staffing plan adds (> 0) or takes away (< 0) from the caller's line,
+    `after` seconds from now. One taken away leaves when they next finish a call."""
+
+    after: float
+    agents: int
+
+
+@dataclass(frozen=True)
 class WaitSnapshot:
     """What the estimate knows about one queue and one caller, at one moment.
 
@@ -75,6 +77,8 @@ class WaitSnapshot:
     wrap_times       seconds of recent wrap-ups (hang-up to available again)
     answered_waits   seconds recently answered callers had waited
     abandoned_waits  seconds recent callers waited before hanging up unanswered
+    staffing_changes what the staffing plan changes from now on, in time order (agents
+                     beyond the plan now leave after their call: a change after 0 s)
     """
 
     now: float
@@ -85,6 +89,7 @@ class WaitSnapshot:
     wrap_times: tuple[float, ...] = ()
     answered_waits: tuple[float, ...] = ()
     abandoned_waits: tuple[float, ...] = ()
+    staffing_changes: tuple[StaffingChange, ...] = ()
 
     def __post_init__(self) -> None:
         if self.people_ahead < 0:
@@ -150,6 +155,8 @@ def estimate_wait(snapshot: WaitSnapshot, min_samples: int = 3) -> WaitEstimate 
     replays = max(_MIN_REPLAYS, min(_MAX_REPLAYS, _STEPS // (snapshot.people_ahead + agents + 1)))
     rng = random.Random(repr(snapshot))
     waits = sorted(_replay(snapshot, talk, wrap, rate, rng) for _ in range(replays))
+    if math.isinf(_quantile(waits, 0.5)):
+        return None  # the plan leaves nobody to answer: no number to promise
     return WaitEstimate(
         median=_quantile(waits, 0.5),
         low=_quantile(waits, LOW_QUANTILE),
@@ -173,57 +180,49 @@ def _replay(
             rest = talk.rest(rng, snapshot.now - agent.since) + wrap.draw(rng)
         free_at.append(max(0.0, rest))
     heapq.heapify(free_at)
+    staffing = StaffingTimeline(snapshot.staffing_changes, free_at)
     for _ in range(snapshot.people_ahead):
         # Callers ahead hang up at the recent rate (memoryless, so how long each has
         # waited already does not matter); one gone by the time an agent frees is skipped.
         gives_up_at = rng.expovariate(rate) if rate > 0 else math.inf
-        first_free = free_at[0]
+        first_free = staffing.next_free()
+        if math.isinf(first_free):
+            return math.inf
         if gives_up_at < first_free:
             continue
         heapq.heapreplace(free_at, first_free + talk.draw(rng) + wrap.draw(rng))
-    return free_at[0]
+    return staffing.next_free()
+
+
+class StaffingTimeline:
+    """The agents' free times as the staffing plan changes them, applied in time order as
+    the replay reaches them."""
+
+    def __init__(self, changes: Sequence[StaffingChange], free_at: list[float]) -> None:
+        self._changes = changes
+        self._next = 0
+        self._leaving = 0
+        self._free_at = free_at
+
+    def next_free(self) -> float:
+        """When the next agent who stays is free (inf: nobody ever is)."""
+        free_at = self._free_at
+        while True:
+            first_free = free_at[0] if free_at else math.inf
+            if self._next < len(self._changes) and self._changes[self._next].after <= first_free:
+                change = self._changes[self._next]
+                self._next += 1
+                if change.agents > 0:
+                    for _ in range(change.agents):
+                        heapq.heappush(free_at, change.after)
+                else:
+                    self._leaving -= change.agents
+            elif self._leaving and free_at:
+                heapq.heappop(free_at)  # finishes their call and goes
+                self._leaving -= 1
+            else:
+                return first_free
 
 
 def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def snapshot_for(
-    snapshot: QueueSnapshot, people_ahead: int, language: str | None, now: float
-) -> WaitSnapshot:
-    """The estimate's view of a queue snapshot read from Redis, for a caller served in
-    `language` (None: not chosen yet, every agent counts)."""
-    free, busy = 0, []
-    for agent in snapshot.working_agents(language):
-        state = snapshot.agents[agent]
-        since = snapshot.agent_since.get(agent, now)
-        if state is AgentState.on_call:
-            busy.append(BusyAgent(since))
-        elif state is AgentState.wrap_up:
-            busy.append(BusyAgent(since, wrapping_up=True))
-        else:  # available, or ringing for a caller ahead (who takes them)
-            free += 1
-    return WaitSnapshot(
-        now=now,
-        people_ahead=people_ahead,
-        agents_free=free,
-        busy=tuple(busy),
-        talk_times=tuple(snapshot.handle_times),
-        wrap_times=tuple(snapshot.wrap_times),
-        answered_waits=tuple(snapshot.answered_waits),
-        abandoned_waits=tuple(snapshot.abandoned_waits),
-    )
-
-
-def estimate_for(
-    snapshot: QueueSnapshot,
-    queue: QueueSettings,
-    people_ahead: int,
-    language: str | None = None,
-) -> WaitEstimate | None:
-    """The estimate for a caller in `queue` served in `language`, from its current snapshot
-    and settings: only agents who speak the caller's language serve their line."""
-    return estimate_wait(
-        snapshot_for(snapshot, people_ahead, language, snapshot.taken_at),
-        min_samples=queue.estimate_min_samples,
-    )

@@ -12,11 +12,11 @@ from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
 from app.queue_service import CallState, QueueService
+from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
 from app.wait_announcement import changed_materially
-from app.wait_estimate import estimate_for
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,13 @@ class WaitLoop:
 
     def _update(self, ctx: CallContext, record: CallRecord, ahead: int, now: float) -> list[Say]:
         """What to say before the music this round, saving what was announced."""
-        wait = estimate_for(self.queue_service.snapshot(ctx.queue), ctx.queue, ahead, ctx.language)
+        wait = estimate_for(
+            self.queue_service.snapshot(ctx.queue),
+            ctx.queue,
+            ahead,
+            ctx.language,
+            self.config.timezone,
+        )
         due = (
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
 
 from bench.wait_sim import Draw, Scenario
 
@@ -47,19 +46,6 @@ def mixture(*parts: tuple[float, Draw]) -> Draw:
     return draw
 
 
-def _steps(*steps: tuple[float, int]) -> Callable[[float], int]:
-    """Staffing by the hour: [(from hour, agents), ...]."""
-
-    def staffed(hour: float) -> int:
-        agents = steps[0][1]
-        for start, count in steps:
-            if hour >= start:
-                agents = count
-        return agents
-
-    return staffed
-
-
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -68,7 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="10 agents, 100 calls/h, lognormal 5-min talk, patience exp 5 min",
             hours=6,
             arrivals_per_hour=lambda h: 100,
-            staffed=lambda h: 10,
+            staffing=((0, 10),),
             talk=lognormal(300, 200),
             wrap=shifted(20, exponential(20)),
             patience=exponential(300),
@@ -79,7 +65,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="12 agents, arrivals 50 -> 150 -> 50 calls/h over the day",
             hours=8,
             arrivals_per_hour=lambda h: 50 + 100 * math.sin(math.pi * h / 8) ** 2,
-            staffed=lambda h: 12,
+            staffing=((0, 12),),
             talk=lognormal(280, 180),
             wrap=shifted(15, exponential(25)),
             patience=lognormal(420, 400),
@@ -90,7 +76,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="12 agents, 115 calls/h; half of them at lunch for an hour from 1h30",
             hours=4.5,
             arrivals_per_hour=lambda h: 115,
-            staffed=_steps((0, 12), (1.5, 6), (2.5, 12)),
+            staffing=((0, 12), (1.5, 6), (2.5, 12)),
             talk=lognormal(300, 220),
             wrap=shifted(20, exponential(20)),
             patience=lognormal(900, 900),
@@ -102,7 +88,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="10 agents, 90 calls/h, 4x for 30 min from 1h30 (an outage), patience exp 15 min",
             hours=4.5,
             arrivals_per_hour=lambda h: 360 if 1.5 <= h < 2 else 90,
-            staffed=lambda h: 10,
+            staffing=((0, 10),),
             talk=lognormal(330, 200),
             wrap=shifted(20, exponential(20)),
             patience=exponential(900),
@@ -114,7 +100,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="2 agents, 15-min gamma calls, 7 calls/h, lognormal patience (median 10 min)",
             hours=10,
             arrivals_per_hour=lambda h: 7,
-            staffed=lambda h: 2,
+            staffing=((0, 2),),
             talk=gamma(900, 2),
             wrap=shifted(30, exponential(60)),
             patience=lognormal(900, 900),
@@ -126,7 +112,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="8 agents, 120 calls/h (overloaded), Weibull patience with 90 s scale",
             hours=5,
             arrivals_per_hour=lambda h: 120,
-            staffed=lambda h: 8,
+            staffing=((0, 8),),
             talk=lognormal(240, 150),
             wrap=shifted(10, exponential(15)),
             patience=weibull(90, 0.8),
@@ -137,7 +123,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="6 -> 12 -> 5 -> 9 agents, 70% 2-min and 30% 12-min calls, 110 calls/h",
             hours=6,
             arrivals_per_hour=lambda h: 110,
-            staffed=_steps((0, 6), (1.5, 12), (3, 5), (4, 9)),
+            staffing=((0, 6), (1.5, 12), (3, 5), (4, 9)),
             talk=mixture((0.7, lognormal(120, 60)), (0.3, lognormal(720, 300))),
             wrap=shifted(15, exponential(15)),
             patience=exponential(900),
@@ -149,7 +135,7 @@ SCENARIOS: dict[str, Scenario] = {
             about="6 agents, 40 calls/h: most callers are answered at once",
             hours=6,
             arrivals_per_hour=lambda h: 40,
-            staffed=lambda h: 6,
+            staffing=((0, 6),),
             talk=lognormal(400, 250),
             wrap=shifted(20, exponential(20)),
             patience=exponential(300),

@@ -3,14 +3,16 @@ the wait from three estimators built from what each may know:
 
 - the project's estimator (app/wait_estimate.py), from the same snapshot the app builds:
   people ahead, agents free and busy (with how long), recent talk and wrap-up times, recent
-  waits of answered and abandoned callers;
+  waits of answered and abandoned callers, and the scenario's staffing as the queue's
+  staffing plan; and again without the plan (staffing held as now);
 - Asterisk app_queue's rule: holdtime <- (3 * holdtime + wait) / 4 on each answered
   caller (`recalc_holdtime`), announced as (holdtime + 30 - waited) / 60 whole minutes
   (`say_position`; waited is 0 on arrival);
 - the estimator this one replaced: (people ahead + 1) x mean recent talk time / agents
   working, spoken the same way;
 - a reference that knows the scenario's true laws (talk, wrap-up, patience) and how long
-  each caller ahead has waited: the floor an estimator can hope for.
+  each caller ahead has waited, and is given the same staffing plan: the floor an
+  estimator can hope for.
 
 Each served caller's announced waits are scored against the wait they had.
 """
@@ -23,13 +25,19 @@ import random
 import statistics
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from app.settings import StaffingStep
+from app.staffing_plan import Plan, staffing_changes
 from app.wait_announcement import announce
 from app.wait_estimate import (
     HIGH_QUANTILE,
     LOW_QUANTILE,
     BusyAgent,
+    StaffingChange,
+    StaffingTimeline,
     WaitEstimate,
     WaitSnapshot,
     estimate_wait,
@@ -42,6 +50,8 @@ PATIENCE_WINDOW_SECONDS = 7200  # the app's default patience_window_seconds
 KEEP_DURATIONS = 30  # the app's estimate_keep_durations
 MIN_SAMPLES = 3  # the app's default estimate_min_samples
 REFERENCE_REPLAYS = 101
+OPENING = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,9 @@ class Scenario:
     about: str
     hours: float
     arrivals_per_hour: Callable[[float], float]  # of the hour since opening
-    staffed: Callable[[float], int]  # agents on shift, of the hour
+    # Agents on shift from each hour since opening, (hour, agents) in order; the estimator
+    # is given it as the queue's staffing plan (a plan kept to the minute).
+    staffing: tuple[tuple[float, int], ...]
     talk: Draw
     wrap: Draw
     patience: Draw
@@ -58,12 +70,25 @@ class Scenario:
     disruption: bool = False  # bursts and staffing changes: the stricter target
     warm_up_hours: float = 0.5  # callers arriving earlier are not scored
 
+    def staffed(self, hour: float) -> int:
+        return [agents for start, agents in self.staffing if start <= hour][-1]
+
+    def plan(self) -> Plan:
+        """The staffing as queues.yml's `staffing_plan`: the day opens on a Monday at 08:00
+        (UTC, the simulation's time zone)."""
+        steps = [
+            StaffingStep(at=(OPENING + timedelta(hours=h)).time(), agents=n)
+            for h, n in self.staffing
+        ]
+        return {"monday": steps}
+
 
 @dataclass
 class Scored:
     arrived: float
     waited: float
     ours: float
+    unplanned: float  # ours without the staffing plan
     asterisk: float
     reference: float
     previous: float
@@ -83,6 +108,7 @@ class _Caller:
     arrived: float
     gives_up_at: float
     ours: float = 0.0
+    unplanned: float = 0.0
     asterisk: float = 0.0
     reference: float = 0.0
     previous: float = 0.0
@@ -121,6 +147,7 @@ class Simulation:
         self.holdtime = 0  # Asterisk's, in whole seconds as app_queue keeps it
         self.scored: list[Scored] = []
         self.callers: dict[int, _Caller] = {}
+        self.plan = scenario.plan()
 
     def _at(self, when: float, kind: str, ident: int = 0) -> None:
         self.order += 1
@@ -194,7 +221,7 @@ class Simulation:
         caller = _Caller(len(self.callers), now, now + self.s.patience(self.rng))
         self.callers[caller.ident] = caller
         waiting = [c for c in self.line if not c.gone]
-        caller.ours = self._ours(now, len(waiting))
+        caller.ours, caller.unplanned = self._ours(now, len(waiting))
         caller.asterisk = self._asterisk()
         caller.reference = self._reference(now, waiting)
         caller.previous = self._previous(now, len(waiting))
@@ -226,6 +253,7 @@ class Simulation:
                         caller.arrived,
                         waited,
                         caller.ours,
+                        caller.unplanned,
                         caller.asterisk,
                         caller.reference,
                         caller.previous,
@@ -260,6 +288,7 @@ class Simulation:
         )
         h = self.history
         return WaitSnapshot(
+            staffing_changes=self._planned(now, free + len(busy)),
             now=now,
             people_ahead=ahead,
             agents_free=free,
@@ -270,10 +299,15 @@ class Simulation:
             abandoned_waits=h.recent(h.abandoned, now, PATIENCE_WINDOW_SECONDS),
         )
 
-    def _ours(self, now: float, ahead: int) -> float:
-        estimate = estimate_wait(self.snapshot(now, ahead), MIN_SAMPLES)
-        # Unknown: scored as if "no wait" were said, so saying nothing never helps.
-        return announce(estimate).seconds if estimate is not None else 0.0
+    def _planned(self, now: float, working: int) -> tuple[StaffingChange, ...]:
+        """The plan's changes as the app computes them (app/staffing_plan.py)."""
+        moment = (OPENING + timedelta(seconds=now)).timestamp()
+        return staffing_changes(self.plan, UTC_ZONE, moment, working, working)
+
+    def _ours(self, now: float, ahead: int) -> tuple[float, float]:
+        """Announced with the staffing plan, and without one (staffing held as now)."""
+        snapshot = self.snapshot(now, ahead)
+        return _announced(snapshot), _announced(replace(snapshot, staffing_changes=()))
 
     def _previous(self, now: float, ahead: int) -> float:
         talk = self.history.recent(self.history.talk, now)
@@ -310,12 +344,20 @@ class Simulation:
         if not free_at:
             return math.inf
         heapq.heapify(free_at)
+        staffing = StaffingTimeline(self._planned(now, len(free_at)), free_at)
         for caller in waiting:
             gives_up_in = _rest(rng, s.patience, now - caller.arrived)
-            if gives_up_in < free_at[0]:
+            first_free = staffing.next_free()
+            if gives_up_in < first_free:
                 continue
-            heapq.heapreplace(free_at, free_at[0] + s.talk(rng) + s.wrap(rng))
-        return free_at[0]
+            heapq.heapreplace(free_at, first_free + s.talk(rng) + s.wrap(rng))
+        return staffing.next_free()
+
+
+def _announced(snapshot: WaitSnapshot) -> float:
+    estimate = estimate_wait(snapshot, MIN_SAMPLES)
+    # Unknown: scored as if "no wait" were said, so saying nothing never helps.
+    return announce(estimate).seconds if estimate is not None else 0.0
 
 
 def _rest(rng: random.Random, law: Draw, elapsed: float) -> float:

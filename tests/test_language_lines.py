@@ -5,6 +5,7 @@ and dispatch only to an agent who speaks the caller's language, by arrival withi
 from __future__ import annotations
 
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -17,8 +18,8 @@ from app.queue_service import (
     QueueService,
     SlotOutcome,
 )
+from app.queue_wait_estimate import estimate_for
 from app.settings import QueueSettings
-from app.wait_estimate import estimate_for
 from standin import new_call_sid
 
 EN, TH, LO = "en-US", "th-TH", "lo-LA"
@@ -230,12 +231,16 @@ def test_the_wait_estimate_counts_only_agents_who_speak_the_caller_s_language(
     assert snapshot.agents_working(EN) == 4
     assert snapshot.agents_working(TH) == 1
     assert snapshot.agents_working(LO) == 0
+    UTC = ZoneInfo("UTC")
     # One caller ahead: with four free English speakers, both are answered at once; the one
     # Thai speaker takes the caller ahead, then this one after a 300 s conversation.
-    english, thai = estimate_for(snapshot, asia, 1, EN), estimate_for(snapshot, asia, 1, TH)
+    english, thai = (
+        estimate_for(snapshot, asia, 1, EN, UTC),
+        estimate_for(snapshot, asia, 1, TH, UTC),
+    )
     assert english is not None and english.median == 0
     assert thai is not None and thai.median == pytest.approx(300)
-    assert estimate_for(snapshot, asia, 1, LO) is None  # nobody speaks Lao: not known
+    assert estimate_for(snapshot, asia, 1, LO, UTC) is None  # nobody speaks Lao: not known
 
 
 def test_the_snapshot_counts_each_language_and_the_callers_still_choosing(

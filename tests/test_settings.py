@@ -288,3 +288,13 @@ def test_production_refuses_recordings_twilio_cannot_fetch(tmp_path: Path) -> No
         problems = recording_problems(mine.operator, own)
         assert [f for f in found if any(f in p for p in problems)] == found
         assert len(problems) == len(found)
+
+
+def test_a_broken_staffing_plan_names_the_file_field_and_line(tmp_path: Path) -> None:
+    data = queues_data()
+    data["queues"][0]["staffing_plan"] = {"monday": [["12:00", 3], ["08:00", 1]]}
+    with pytest.raises(SettingsError) as error:
+        load_operator_config(OPERATOR, write(tmp_path, "queues.yml", data))
+    said = str(error.value)
+    assert "queues.yml" in said and "staffing_plan" in said and "line" in said
+    assert "in order of time" in said

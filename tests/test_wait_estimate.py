@@ -3,10 +3,13 @@ snapshot the app reads from Redis for it."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from app import speech
 from app.queue_service import AgentState, QueueService
+from app.queue_wait_estimate import snapshot_for
 from app.settings import OperatorConfig, QueueSettings
 from app.voice_reply import Say
 from app.wait_announcement import AnnouncedKind, announce, changed_materially, spoken_minutes
@@ -16,13 +19,13 @@ from app.wait_estimate import (
     WaitSnapshot,
     abandonment_rate,
     estimate_wait,
-    snapshot_for,
 )
 from standin import SimulatedTwilio, new_call_sid
 from tests.conftest import SUPPORT_NUMBER, Clock
 from tests.test_queue_rules import offer_head
 
 NOW = 1_000_000.0
+UTC = ZoneInfo("UTC")
 VARIED_TALK = (120.0, 180.0, 240.0, 300.0, 360.0, 420.0, 600.0, 900.0)
 
 
@@ -246,7 +249,7 @@ def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
         talk_times=(240.0, 240.0, 240.0),
         answered_waits=(0.0,) * 5,
     )
-    assert snapshot_for(queue_service.snapshot(support), 3, None, clock()) == expected
+    assert snapshot_for(queue_service.snapshot(support), support, 3, None, UTC) == expected
     call = twilio.dial("+14155552000", SUPPORT_NUMBER)
     assert "There are 3 people ahead of you." in call.heard
     said = speech.wait_sentence(operator_config.language("en-US"), "en-US", estimate_wait(expected))
