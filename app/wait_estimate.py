@@ -37,10 +37,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-# Work per estimate: replays x (callers ahead + agents) stays near this many steps
-# (about 5 ms); a long line needs fewer replays, since its spread is relatively small.
-_STEPS = 8_000
-_MIN_REPLAYS = 31
+# Work per estimate: replays x (callers ahead + agents) stays near this many steps (about
+# 1.5 ms on the development machine; 7 ms with 1,000 ahead, at the fewest replays). A long
+# line needs fewer replays, its spread being relatively small. In bench/run-wait-estimates
+# 8,000 steps were no more accurate than 2,000; 1,000 were less.
+_STEPS = 2_000
+_MIN_REPLAYS = 21
 _MAX_REPLAYS = 201
 LOW_QUANTILE = 0.2
 HIGH_QUANTILE = 0.8
