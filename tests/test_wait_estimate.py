@@ -254,3 +254,28 @@ def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
     assert "There are 3 people ahead of you." in call.heard
     said = speech.wait_sentence(operator_config.language("en-US"), "en-US", estimate_wait(expected))
     assert said.text in call.heard
+
+
+def test_the_wait_loop_repeats_the_wait_only_when_it_moved_materially(
+    twilio: SimulatedTwilio, queue_service: QueueService, support: QueueSettings, clock: Clock
+) -> None:
+    """Calls last 10 minutes; one agent is on a call that just began, one caller waits
+    ahead: 10 + 10 minutes. A minute later "about 19" would be said as 20 again (and moved
+    less than a fifth): only music. Five minutes on, "about 15 minutes" is news."""
+    for i in range(5):
+        sid = answer(queue_service, support, f"agent-000{i}")
+        clock.advance(600)
+        queue_service.end_call(support, sid)
+        queue_service.set_agent_state(support, f"agent-000{i}", AgentState.away)
+    answer(queue_service, support, "agent-0009")
+    twilio.dial("+14155550100", SUPPORT_NUMBER)
+    call = twilio.dial("+14155550101", SUPPORT_NUMBER)
+    assert "The wait is about 20 minutes." in call.heard
+    call.stay_silent()
+    mark = len(call.heard)
+    clock.advance(support.announce_every_seconds)
+    call.stay_silent()
+    assert "The wait" not in call.heard_since(mark)
+    clock.advance(240)
+    call.stay_silent()
+    assert "The wait is about 15 minutes." in call.heard_since(mark)
