@@ -124,7 +124,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json, callbacks, oldest_joined_at}"""
+    agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone}"""
 
     line_length: int
     ready: int
@@ -137,6 +137,8 @@ class SnapshotReply(NamedTuple):
     languages_json: str  # {language: {line, ready}}
     callbacks: int  # asked for and not yet made
     oldest_joined_at: str  # epoch seconds, '' when the line is empty
+    waited: str  # seconds waited by callers who left the line in the patience window
+    gone: int  # how many of them hung up unanswered
 
 
 class AgentStateReply(NamedTuple):

@@ -62,6 +62,7 @@ _KEY_NAMES = (
     "served_languages",
     "callbacks",
     "callback_due",
+    "patience",
 )
 # Each language the queue serves has these keys too (queue/_common.lua).
 _LANGUAGE_KEY_NAMES = ("line", "ready", "switched", "idle")
@@ -266,9 +267,10 @@ class QueueSnapshot:
     taken_at: float = 0.0  # the clock when it was read
     agent_since: dict[str, float] = field(default_factory=dict)  # when each state began
     wrap_times: list[float] = field(default_factory=list)  # wrap-up seconds, in the window
-    # Waits of callers answered, and of callers gone unanswered, within patience_window_seconds.
-    answered_waits: list[float] = field(default_factory=list)
-    abandoned_waits: list[float] = field(default_factory=list)
+    # Within patience_window_seconds: seconds waited by callers who left the line (answered
+    # or not), and how many of them hung up unanswered.
+    waited_seconds: float = 0.0
+    abandoned: int = 0
 
     def working_agents(self, language: str | None = None) -> list[str]:
         """Agents taking calls now (signed in and not away); with `language`, only those
@@ -290,15 +292,11 @@ class _Handled:
 
     talk: list[float] = field(default_factory=list)
     wrap: list[float] = field(default_factory=list)
-    answered_waits: list[float] = field(default_factory=list)
-    abandoned_waits: list[float] = field(default_factory=list)
 
     @classmethod
-    def parse(
-        cls, records: list[str], durations_since: float, waits_since: float, keep_durations: int
-    ) -> _Handled:
+    def parse(cls, records: list[str], durations_since: float, keep_durations: int) -> _Handled:
         """Newest first: talk and wrap-up times since `durations_since`, or the newest
-        `keep_durations` of each however old; waits since `waits_since`."""
+        `keep_durations` of each however old."""
         handled = cls()
         for raw in records:
             rec = json.loads(raw)
@@ -307,9 +305,6 @@ class _Handled:
                 handled.talk.append(float(rec["seconds"]))
             elif "wrap" in rec and (recent or len(handled.wrap) < keep_durations):
                 handled.wrap.append(float(rec["wrap"]))
-            elif "waited" in rec and rec["ended_at"] >= waits_since:
-                waits = handled.answered_waits if rec["answered"] else handled.abandoned_waits
-                waits.append(float(rec["waited"]))
         return handled
 
 
@@ -669,14 +664,14 @@ class QueueService:
             SnapshotReply,
             queue,
             now,
-            now - max(queue.estimate_window_seconds, queue.patience_window_seconds),
+            now - queue.estimate_window_seconds,
             queue.estimate_keep_durations,
+            now - queue.patience_window_seconds,
         )
         agents: dict[str, dict[str, Any]] = json.loads(reply.agents_json)
         handled = _Handled.parse(
             reply.handled_json_list,
             durations_since=now - queue.estimate_window_seconds,
-            waits_since=now - queue.patience_window_seconds,
             keep_durations=queue.estimate_keep_durations,
         )
         # Lua's cjson writes an empty list as {}: either way, no languages.
@@ -706,6 +701,6 @@ class QueueService:
                 agent: float(rec["since"]) for agent, rec in agents.items() if "since" in rec
             },
             wrap_times=handled.wrap,
-            answered_waits=handled.answered_waits,
-            abandoned_waits=handled.abandoned_waits,
+            waited_seconds=float(reply.waited),
+            abandoned=reply.gone,
         )

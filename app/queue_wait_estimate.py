@@ -39,8 +39,8 @@ def snapshot_for(
         busy=tuple(busy),
         talk_times=tuple(snapshot.handle_times),
         wrap_times=tuple(snapshot.wrap_times),
-        answered_waits=tuple(snapshot.answered_waits),
-        abandoned_waits=tuple(snapshot.abandoned_waits),
+        waited_seconds=snapshot.waited_seconds,
+        abandoned=snapshot.abandoned,
         staffing_changes=staffing_changes(
             queue.staffing_plan, timezone, now, snapshot.agents_working(), len(working)
         ),

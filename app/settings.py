@@ -668,8 +668,8 @@ class QueueSettings(_Strict):
     grace_period_seconds: int = Field(default=600, ge=0, le=86_400)
     announce_every_seconds: int = Field(default=60, ge=15, le=600)
     # The wait estimate learns talk and wrap-up times from this far back, and callers'
-    # patience (who hung up after how long) from the longer window: patience changes slowly
-    # and needs more callers to be seen.
+    # patience (seconds waited and hang-ups, summed by the 5 minutes) from the longer
+    # window: patience changes slowly and needs more callers to be seen.
     estimate_window_seconds: int = Field(default=1800, ge=60, le=86_400)
     patience_window_seconds: int = Field(default=7200, ge=60, le=86_400)
     # A small team finishes few calls in the window: the newest this many talk times and

@@ -77,8 +77,9 @@ class WaitSnapshot:
     busy             agents talking or wrapping up, with when each started
     talk_times       seconds from pick-up to hang-up of recently finished conversations
     wrap_times       seconds of recent wrap-ups (hang-up to available again)
-    answered_waits   seconds recently answered callers had waited
-    abandoned_waits  seconds recent callers waited before hanging up unanswered
+    waited_seconds   seconds waited, in all, by callers who recently left the line,
+                     answered or not
+    abandoned        how many of them hung up unanswered
     staffing_changes what the staffing plan changes from now on, in time order (agents
                      beyond the plan now leave after their call: a change after 0 s)
     """
@@ -89,8 +90,8 @@ class WaitSnapshot:
     busy: tuple[BusyAgent, ...] = ()
     talk_times: tuple[float, ...] = ()
     wrap_times: tuple[float, ...] = ()
-    answered_waits: tuple[float, ...] = ()
-    abandoned_waits: tuple[float, ...] = ()
+    waited_seconds: float = 0.0
+    abandoned: int = 0
     staffing_changes: tuple[StaffingChange, ...] = ()
 
     def __post_init__(self) -> None:
@@ -110,13 +111,12 @@ class WaitEstimate:
     high: float
 
 
-def abandonment_rate(answered_waits: Sequence[float], abandoned_waits: Sequence[float]) -> float:
+def abandonment_rate(waited_seconds: float, abandoned: int) -> float:
     """Hang-ups per second waited: each caller who left unanswered is one event; every
     caller who left the line, answered or not, was exposed for as long as they waited."""
-    exposure = math.fsum(answered_waits) + math.fsum(abandoned_waits)
-    if not abandoned_waits or exposure <= 0:
+    if abandoned <= 0 or waited_seconds <= 0:
         return 0.0
-    return len(abandoned_waits) / exposure
+    return abandoned / waited_seconds
 
 
 @dataclass
@@ -152,7 +152,7 @@ def estimate_wait(snapshot: WaitSnapshot, min_samples: int = 3) -> WaitEstimate 
         return None
     talk = _Durations(list(snapshot.talk_times))
     wrap = _Durations(list(snapshot.wrap_times))
-    rate = abandonment_rate(snapshot.answered_waits, snapshot.abandoned_waits)
+    rate = abandonment_rate(snapshot.waited_seconds, snapshot.abandoned)
     agents = snapshot.agents_free + len(snapshot.busy)
     replays = max(_MIN_REPLAYS, min(_MAX_REPLAYS, _STEPS // (snapshot.people_ahead + agents + 1)))
     rng = random.Random(repr(snapshot))

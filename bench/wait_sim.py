@@ -287,6 +287,7 @@ class Simulation:
             if a.state in ("talk", "wrap")
         )
         h = self.history
+        abandoned = h.recent(h.abandoned, now, PATIENCE_WINDOW_SECONDS)
         return WaitSnapshot(
             staffing_changes=self._planned(now, free + len(busy)),
             now=now,
@@ -295,8 +296,9 @@ class Simulation:
             busy=busy,
             talk_times=h.recent(h.talk, now),
             wrap_times=h.recent(h.wrap, now),
-            answered_waits=h.recent(h.answered, now, PATIENCE_WINDOW_SECONDS),
-            abandoned_waits=h.recent(h.abandoned, now, PATIENCE_WINDOW_SECONDS),
+            waited_seconds=math.fsum(h.recent(h.answered, now, PATIENCE_WINDOW_SECONDS))
+            + math.fsum(abandoned),
+            abandoned=len(abandoned),
         )
 
     def _planned(self, now: float, working: int) -> tuple[StaffingChange, ...]:

@@ -12,12 +12,10 @@ local K_HELD       = KEYS[6]  -- hash caller number -> ticket held after a drop
 local K_HELD_UNTIL = KEYS[7]  -- zset ticket -> deadline of the hold (epoch seconds)
 local K_OFFERS     = KEYS[8]  -- zset ticket -> deadline of the offer to an agent (a lease)
 local K_SERVING    = KEYS[9]  -- hash CallSid -> JSON {ticket, agent, joined_at, connected_at}
-local K_HANDLED    = KEYS[10] -- list of JSON records of what recently happened, newest first,
-                              --   for the wait estimate (each has ended_at):
+local K_HANDLED    = KEYS[10] -- list of JSON records of recent durations, newest first, for
+                              --   the wait estimate (each has ended_at):
                               --   {seconds}  a conversation ended after this many seconds
                               --   {wrap}     an agent's wrap-up ended after this many seconds
-                              --   {waited, answered}  a caller left the line: answered by an
-                              --     agent, or gone unanswered, after waiting this long
 local K_ENDED      = KEYS[11] -- zset CallSid -> when it ended: a late request for an ended
                               --   call must never take (or restore) a place
 local K_AGENTS     = KEYS[12] -- hash agent id -> JSON {state, call_sid, since, idle_since}
@@ -32,6 +30,12 @@ local K_CALLBACKS  = KEYS[16] -- hash number -> ticket of a callback asked for a
                               --   made: one per number
 local K_CALLBACK_DUE = KEYS[17] -- zset ticket -> when a callback whose last try failed may
                                 --   be tried again (meanwhile it keeps its place, not ready)
+local K_PATIENCE   = KEYS[18] -- hash "<5-minute bucket>:waited" -> seconds waited by callers who
+                              --   left the line then (answered or not), "<bucket>:gone" ->
+                              --   how many of them hung up unanswered: the abandonment rate's
+                              --   two sums, kept by bucket so reading them costs the same
+                              --   whatever the traffic
+local QUEUE_KEYS   = 18       -- the queue's own keys, before each language's
 -- Then four keys per language of the queue, in the order of the languages given as the
 -- last ARGV of every script (comma-separated codes, the queue's default first):
 --   line     zset ticket -> ticket: who counts as ahead in this language (waiting, offered,
@@ -45,7 +49,7 @@ local LANG_KEYS = {}
 do
   local i = 0
   for code in string.gmatch(ARGV[#ARGV], '[^,]+') do
-    local base = 17 + 4 * i
+    local base = QUEUE_KEYS + 4 * i
     LANGS[#LANGS + 1] = code
     LANG_KEYS[code] = {
       line = KEYS[base + 1], ready = KEYS[base + 2],
@@ -55,7 +59,8 @@ do
   end
 end
 
-local HANDLED_KEEP = 2000
+local HANDLED_KEEP = 500
+local PATIENCE_BUCKET_SECONDS = 300
 local ENDED_KEEP_SECONDS = 86400
 
 -- Remember what the wait estimate learns from (see K_HANDLED).
@@ -66,8 +71,11 @@ end
 
 -- A caller leaves the line (answered or not) after waiting since they joined.
 local function note_left_line(rec, now, answered)
-  if rec.joined_at then
-    note_handled({ended_at = now, waited = math.max(0, now - rec.joined_at), answered = answered})
+  if not rec.joined_at then return end
+  local bucket = math.floor(now / PATIENCE_BUCKET_SECONDS)
+  redis.call('HINCRBYFLOAT', K_PATIENCE, bucket .. ':waited', math.max(0, now - rec.joined_at))
+  if not answered then
+    redis.call('HINCRBY', K_PATIENCE, bucket .. ':gone', 1)
   end
 end
 

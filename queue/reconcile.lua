@@ -31,7 +31,7 @@ local retired = {}
 do
   local i = 0
   for code in string.gmatch(ARGV[1], '[^,]+') do
-    local base = 17 + 4 * #LANGS + 4 * i
+    local base = QUEUE_KEYS + 4 * #LANGS + 4 * i
     retired[#retired + 1] = code
     RETIRED_KEYS[code] = {KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]}
     i = i + 1

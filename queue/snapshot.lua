@@ -1,7 +1,8 @@
 -- The numbers the wait estimate and the operator need, read in one consistent moment.
 -- ARGV: now, since (oldest ended_at of the K_HANDLED records to return), keep_durations
---   (return older records too until this many talk times and wrap-ups are in), languages
--- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks, oldest_joined_at}
+--   (return older records too until this many talk times and wrap-ups are in),
+--   patience_since (the oldest moment the abandonment sums cover), languages
+-- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone}
 --   handled_json_list: the K_HANDLED records since `since` (and older ones of talk times
 --     and wrap-ups, up to keep_durations of each), newest first
 --   agents_json: {agent id: {state, since, languages}} for every agent who has signed in
@@ -9,7 +10,10 @@
 --   languages_json: {language: {line, ready, oldest_joined_at}} for each language served
 --   callbacks: callbacks asked for and not yet made (they count in the line and ready)
 --   oldest_joined_at: when the first in the line joined ('' when nobody is)
+--   waited, gone: since patience_since, seconds waited by callers who left the line and how
+--     many of them hung up unanswered (buckets older than that are dropped)
 local now, since, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local patience_since = tonumber(ARGV[4])
 expire_due(now)
 local handled = {}
 local talks, wraps = 0, 0
@@ -21,6 +25,19 @@ for _, raw in ipairs(redis.call('LRANGE', K_HANDLED, 0, HANDLED_KEEP - 1)) do
     handled[#handled + 1] = raw
   end
   if rec.seconds then talks = talks + 1 elseif rec.wrap then wraps = wraps + 1 end
+end
+local waited, gone = 0, 0
+local first_bucket = math.floor(patience_since / PATIENCE_BUCKET_SECONDS)
+local sums = redis.call('HGETALL', K_PATIENCE)
+for i = 1, #sums, 2 do
+  local bucket, kind = string.match(sums[i], '^(%d+):(%a+)$')
+  if not bucket or tonumber(bucket) < first_bucket then
+    redis.call('HDEL', K_PATIENCE, sums[i])
+  elseif kind == 'waited' then
+    waited = waited + tonumber(sums[i + 1])
+  else
+    gone = gone + tonumber(sums[i + 1])
+  end
 end
 local agents = {}
 local flat = redis.call('HGETALL', K_AGENTS)
@@ -54,4 +71,6 @@ return {
   cjson.encode(by_language),
   redis.call('HLEN', K_CALLBACKS),
   oldest_joined_at,
+  tostring(waited),
+  gone,
 }

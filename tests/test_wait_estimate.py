@@ -94,16 +94,16 @@ def test_a_busy_agent_frees_up_by_what_is_left_of_calls_like_theirs() -> None:
 
 def test_callers_ahead_who_are_likely_to_hang_up_shorten_the_wait() -> None:
     common = {"people_ahead": 10, "busy": (BusyAgent(NOW),), "talk_times": (300.0,) * 5}
-    patient = median(**common, answered_waits=(600.0,) * 20)
-    impatient = median(**common, answered_waits=(600.0,) * 10, abandoned_waits=(60.0,) * 10)
+    patient = median(**common, waited_seconds=20 * 600.0)
+    impatient = median(**common, waited_seconds=10 * 600.0 + 10 * 60.0, abandoned=10)
     assert patient == 11 * 300
     assert impatient < patient / 2
 
 
 def test_the_abandonment_rate_counts_exposure_of_answered_callers_too() -> None:
-    assert abandonment_rate([], []) == 0
-    assert abandonment_rate([100.0, 100.0], []) == 0
-    assert abandonment_rate([300.0], [100.0]) == pytest.approx(1 / 400)
+    assert abandonment_rate(0, 0) == 0
+    assert abandonment_rate(200.0, 0) == 0
+    assert abandonment_rate(300.0 + 100.0, 1) == pytest.approx(1 / 400)
 
 
 def test_the_same_snapshot_gives_the_same_estimate() -> None:
@@ -212,16 +212,17 @@ def test_the_snapshot_records_what_the_estimate_learns_from(
     snapshot = queue_service.snapshot(support)
     assert snapshot.handle_times == [200, 200]
     assert snapshot.wrap_times == [30]
-    assert snapshot.answered_waits == [0, 0]
-    assert snapshot.abandoned_waits == [45]
+    # Waited: 45 s by the caller who hung up, 0 by the two answered at once.
+    assert (snapshot.waited_seconds, snapshot.abandoned) == (45, 1)
     assert snapshot.taken_at == clock()
 
     # Past the window, the newest talk times and wrap-ups are still used (a small team
-    # finishes few calls in it); the waits go with the patience window.
-    clock.advance(support.patience_window_seconds + 1)
+    # finishes few calls in it); the waits go with the patience window (kept by the 5
+    # minutes, so they go within 5 minutes of its end).
+    clock.advance(support.patience_window_seconds + 300)
     later = queue_service.snapshot(support)
     assert (later.handle_times, later.wrap_times) == ([200, 200], [30])
-    assert (later.answered_waits, later.abandoned_waits) == ([], [])
+    assert (later.waited_seconds, later.abandoned) == (0, 0)
 
 
 def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
@@ -247,7 +248,6 @@ def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
         agents_free=0,
         busy=(BusyAgent(clock() - 240), BusyAgent(clock() - 240)),
         talk_times=(240.0, 240.0, 240.0),
-        answered_waits=(0.0,) * 5,
     )
     assert snapshot_for(queue_service.snapshot(support), support, 3, None, UTC) == expected
     call = twilio.dial("+14155552000", SUPPORT_NUMBER)
@@ -279,3 +279,21 @@ def test_the_wait_loop_repeats_the_wait_only_when_it_moved_materially(
     clock.advance(240)
     call.stay_silent()
     assert "The wait is about 15 minutes." in call.heard_since(mark)
+
+
+def test_the_abandonment_sums_stay_small_whatever_the_traffic(
+    queue_service: QueueService, support: QueueSettings, clock: Clock, redis_client
+) -> None:
+    """Two sums per 5 minutes, not a record per caller; older than the window, dropped."""
+    for _ in range(60):
+        sid = new_call_sid()
+        queue_service.take_slot(support, sid, "")  # withheld: released on hanging up
+        clock.advance(10)
+        queue_service.end_call(support, sid)
+    key = "cq:{support}:patience"
+    assert redis_client.hlen(key) <= 6  # 10 minutes: 2 or 3 buckets, 2 fields each
+    snapshot = queue_service.snapshot(support)
+    assert (snapshot.waited_seconds, snapshot.abandoned) == (600, 60)
+    clock.advance(support.patience_window_seconds + 300)
+    queue_service.snapshot(support)
+    assert redis_client.hlen(key) == 0
