@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import redis
 from flask import Flask, current_app
+from redis.cluster import RedisCluster
 
 from app.agent_desk import AgentDesk
 from app.agent_sessions import AgentSessions
@@ -83,11 +85,20 @@ class Services:
         self.dialogue.close()
         self.telephony.close()
         self.redis.close()
+        self.jobs.close()
 
 
-def connect_redis(url: str) -> redis.Redis:
+def connect_redis(url: str, cluster: bool = False) -> redis.Redis:
+    """The app's Redis, or with `cluster` a Redis Cluster client found from `url`'s node.
+    Every multi-key command and script of the app keeps its keys in one hash-tag slot, so
+    the cluster client serves the same calls (typed as `redis.Redis` for that reason)."""
     # Short timeouts: a webhook must answer Twilio well inside its 15 s, and a dead Redis
     # must show up in /healthz rather than hang it.
+    if cluster:
+        return cast(
+            redis.Redis,
+            RedisCluster.from_url(url, socket_timeout=2, socket_connect_timeout=2),
+        )
     return redis.Redis.from_url(
         url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
     )
@@ -99,7 +110,7 @@ def reconcile_queues(settings: Settings, config: OperatorConfig, clock: Clock) -
     connection of its own closed when done. Returns the queues reconciled: with Redis down
     the process still starts, and the others are reconciled on their first use."""
     done: set[str] = set()
-    client = connect_redis(settings.redis_url)
+    client = connect_redis(settings.redis_url, settings.redis_cluster)
     try:
         service = QueueService(client, clock=clock)
         for queue in config.queues.queues:
@@ -113,7 +124,10 @@ def reconcile_queues(settings: Settings, config: OperatorConfig, clock: Clock) -
 
 
 def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> Services:
-    client = connect_redis(settings.redis_url)
+    client = connect_redis(settings.redis_url, settings.redis_cluster)
+    jobs_client = (
+        connect_redis(settings.jobs_url) if settings.jobs_url != settings.redis_url else client
+    )
     queue = QueueService(client, clock=clock, reconciled=reconcile_queues(settings, config, clock))
     calls = CallStore(client)
     assistant_settings = config.operator.assistant
@@ -136,7 +150,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
     )
     agents = AgentDirectory.from_file(settings.agents_file, config)
     history = ContactHistory(client, config.operator.agent_console.contact_history_days)
-    jobs = JobQueue(client)
+    jobs = JobQueue(jobs_client)
     rest_faults = RestFaults(client, clock)
     telephony = Telephony(
         settings.account_sid, settings.auth_token, settings.twilio_api_base_url, rest_faults

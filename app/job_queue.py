@@ -13,7 +13,13 @@ _RETRY = Retry(max=3, interval=[1, 3, 10])
 
 class JobQueue:
     def __init__(self, connection: redis.Redis) -> None:
+        self._connection = connection
         self._queue = Queue(DISPATCH_QUEUE, connection=connection)
+
+    def close(self) -> None:
+        """The jobs' own Redis connection pool (the app's, when they share one: closing it
+        twice is harmless)."""
+        self._connection.close()
 
     @property
     def rq_queue(self) -> Queue:

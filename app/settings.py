@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # REDIS_URL names one node of a Redis Cluster (the client finds the rest). RQ does not
+    # support Cluster, so jobs then need a plain Redis of their own (JOBS_REDIS_URL).
+    redis_cluster: bool = False
+    jobs_redis_url: str = ""  # default: REDIS_URL (plain Redis only)
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
     customers_file: Path = DEMO_DIR / "customers.yml"
@@ -88,6 +92,19 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def jobs_url(self) -> str:
+        return self.jobs_redis_url or self.redis_url
+
+    @model_validator(mode="after")
+    def _jobs_apart_from_a_cluster(self) -> Settings:
+        if self.redis_cluster and not self.jobs_redis_url:
+            raise ValueError(
+                "REDIS_CLUSTER is set: RQ cannot use a Redis Cluster, so set JOBS_REDIS_URL to "
+                "a plain Redis for the background jobs"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Settings:

@@ -12,12 +12,14 @@ WINDOW_SECONDS = 3600
 WITHHELD = "withheld"  # every withheld caller shares one count per account
 
 
+# Both counts of an account under its hash tag: read together (MGET), so one Redis Cluster
+# slot. Account numbers are digits (the customer store), so no brace can escape the tag.
 def _caller_key(account: str, caller: str | None) -> str:
-    return f"verification_failures:{account}:{caller or WITHHELD}"
+    return f"verification_failures:{{{account}}}:{caller or WITHHELD}"
 
 
 def _account_key(account: str) -> str:
-    return f"verification_failures:{account}"
+    return f"verification_failures:{{{account}}}"
 
 
 class VerificationLimits:

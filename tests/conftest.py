@@ -43,6 +43,7 @@ OPEN_TIME = datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp()
 # its marker without having to say so.
 _MARKER_OF_FIXTURE = {
     "redis_url": "redis",
+    "cluster": "cluster",
     "rasa_stack": "rasa",
     "browser": "browser",
     "prism_url": "contract",
