@@ -1,14 +1,27 @@
 """The wait estimate of a caller in a queue: the queue's snapshot read from Redis, its
-settings and staffing plan, turned into the estimator's `WaitSnapshot`."""
+settings and staffing plan, turned into the estimator's `WaitSnapshot`; and the estimates of
+a whole line, computed at once and reused for a few seconds while the queue is unchanged
+(every waiting caller's poll asks for one of them)."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from app.queue_service import AgentState, QueueSnapshot
 from app.settings import QueueSettings
 from app.staffing_plan import staffing_changes
-from app.wait_estimate import BusyAgent, WaitEstimate, WaitSnapshot, estimate_wait
+from app.wait_estimate import (
+    BusyAgent,
+    LineEstimate,
+    WaitEstimate,
+    WaitSnapshot,
+    estimate_line,
+)
+
+# A line's estimates are reused this long while nothing in the snapshot but the clock moved.
+LINE_REUSE_SECONDS = 5.0
 
 
 def snapshot_for(
@@ -57,7 +70,41 @@ def estimate_for(
     """The estimate for a caller in `queue` served in `language` (None: not chosen yet,
     every agent counts), from its current snapshot, settings and staffing plan (in the
     operator's `timezone`): only agents who speak the caller's language serve their line."""
-    return estimate_wait(
-        snapshot_for(snapshot, queue, people_ahead, language, timezone),
-        min_samples=queue.estimate_min_samples,
+    own = snapshot.languages.get(language) if language else None
+    line_length = own.line + snapshot.undecided if own else snapshot.line_length
+    line = _LINES.line(
+        (queue.name, language, queue.estimate_min_samples),
+        snapshot_for(snapshot, queue, max(people_ahead, line_length), language, timezone),
+        queue.estimate_min_samples,
     )
+    return line.at(people_ahead) if line else None
+
+
+class _Lines:
+    """The estimates of each line, per process, by what they were computed from."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[object, ...], tuple[float, LineEstimate | None]] = {}
+        self._lock = threading.Lock()
+
+    def line(
+        self, name: tuple[object, ...], snapshot: WaitSnapshot, min_samples: int
+    ) -> LineEstimate | None:
+        # The same queue as last time but for the clock and the length asked for.
+        key = (*name, replace(snapshot, now=0.0, people_ahead=0))
+        with self._lock:
+            found = self._lines.get(key)
+        if found is not None:
+            at, line = found
+            fresh = 0 <= snapshot.now - at <= LINE_REUSE_SECONDS
+            if fresh and (line is None or line.positions >= snapshot.people_ahead):
+                return line
+        line = estimate_line(snapshot, min_samples)
+        with self._lock:
+            for old in [k for k, (at, _) in self._lines.items() if snapshot.now - at > 60]:
+                del self._lines[old]
+            self._lines[key] = (snapshot.now, line)
+        return line
+
+
+_LINES = _Lines()

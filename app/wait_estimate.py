@@ -146,6 +146,46 @@ class _Durations:
 
 def estimate_wait(snapshot: WaitSnapshot, min_samples: int = 3) -> WaitEstimate | None:
     """The wait of a caller who arrives now behind `people_ahead`, or None when unknowable."""
+    line = estimate_line(snapshot, min_samples)
+    return line.at(snapshot.people_ahead) if line else None
+
+
+class LineEstimate:
+    """The estimates of a caller behind 0, 1, ... `people_ahead` callers, from the same
+    replays: a replay passes every position on its way to the last, so a whole line costs
+    what its last caller's estimate costs (the wait loop asks for many positions of one
+    line)."""
+
+    def __init__(self, runs: list[list[float]]) -> None:
+        self._runs = runs
+        self._at: dict[int, WaitEstimate | None] = {}
+
+    @property
+    def positions(self) -> int:
+        """How many callers ahead it covers, at most."""
+        return len(self._runs[0]) - 1
+
+    def at(self, people_ahead: int) -> WaitEstimate | None:
+        if people_ahead > self.positions:
+            raise ValueError(f"{people_ahead} ahead: the estimate covers {self.positions}")
+        if people_ahead not in self._at:
+            waits = sorted(run[people_ahead] for run in self._runs)
+            median = _quantile(waits, 0.5)
+            # None when the plan leaves nobody to answer: no number to promise.
+            self._at[people_ahead] = (
+                None
+                if math.isinf(median)
+                else WaitEstimate(
+                    median=median,
+                    low=_quantile(waits, LOW_QUANTILE),
+                    high=_quantile(waits, HIGH_QUANTILE),
+                )
+            )
+        return self._at[people_ahead]
+
+
+def estimate_line(snapshot: WaitSnapshot, min_samples: int = 3) -> LineEstimate | None:
+    """Estimates for every position up to `people_ahead`, or None when unknowable."""
     if len(snapshot.talk_times) < min_samples:
         return None
     if snapshot.agents_free + len(snapshot.busy) == 0:
@@ -156,14 +196,7 @@ def estimate_wait(snapshot: WaitSnapshot, min_samples: int = 3) -> WaitEstimate 
     agents = snapshot.agents_free + len(snapshot.busy)
     replays = max(_MIN_REPLAYS, min(_MAX_REPLAYS, _STEPS // (snapshot.people_ahead + agents + 1)))
     rng = random.Random(repr(snapshot))
-    waits = sorted(_replay(snapshot, talk, wrap, rate, rng) for _ in range(replays))
-    if math.isinf(_quantile(waits, 0.5)):
-        return None  # the plan leaves nobody to answer: no number to promise
-    return WaitEstimate(
-        median=_quantile(waits, 0.5),
-        low=_quantile(waits, LOW_QUANTILE),
-        high=_quantile(waits, HIGH_QUANTILE),
-    )
+    return LineEstimate([_replay(snapshot, talk, wrap, rate, rng) for _ in range(replays)])
 
 
 def _replay(
@@ -172,8 +205,9 @@ def _replay(
     wrap: _Durations,
     rate: float,
     rng: random.Random,
-) -> float:
-    """One possible future: when an agent is free for this caller."""
+) -> list[float]:
+    """One possible future: when an agent is free for a caller behind 0, 1, ...
+    `people_ahead` callers (inf: never)."""
     free_at = [0.0] * snapshot.agents_free
     for agent in snapshot.busy:
         if agent.wrapping_up:
@@ -183,17 +217,20 @@ def _replay(
         free_at.append(max(0.0, rest))
     heapq.heapify(free_at)
     staffing = StaffingTimeline(snapshot.staffing_changes, free_at)
+    answered_at = []
     for _ in range(snapshot.people_ahead):
+        first_free = staffing.next_free()
+        answered_at.append(first_free)  # a caller with this many ahead is answered then
+        if math.isinf(first_free):
+            return answered_at + [math.inf] * (snapshot.people_ahead + 1 - len(answered_at))
         # Callers ahead hang up at the recent rate (memoryless, so how long each has
         # waited already does not matter); one gone by the time an agent frees is skipped.
         gives_up_at = rng.expovariate(rate) if rate > 0 else math.inf
-        first_free = staffing.next_free()
-        if math.isinf(first_free):
-            return math.inf
         if gives_up_at < first_free:
             continue
         heapq.heapreplace(free_at, first_free + talk.draw(rng) + wrap.draw(rng))
-    return staffing.next_free()
+    answered_at.append(staffing.next_free())
+    return answered_at
 
 
 class StaffingTimeline:

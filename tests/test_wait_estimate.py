@@ -3,13 +3,14 @@ snapshot the app reads from Redis for it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from app import speech
 from app.queue_service import AgentState, QueueService
-from app.queue_wait_estimate import snapshot_for
+from app.queue_wait_estimate import LINE_REUSE_SECONDS, estimate_for, snapshot_for
 from app.settings import OperatorConfig, QueueSettings
 from app.voice_reply import Say
 from app.wait_announcement import AnnouncedKind, announce, changed_materially, spoken_minutes
@@ -18,6 +19,7 @@ from app.wait_estimate import (
     WaitEstimate,
     WaitSnapshot,
     abandonment_rate,
+    estimate_line,
     estimate_wait,
 )
 from standin import SimulatedTwilio, new_call_sid
@@ -252,8 +254,45 @@ def test_the_app_announces_what_the_estimator_says_for_its_snapshot(
     assert snapshot_for(queue_service.snapshot(support), support, 3, None, UTC) == expected
     call = twilio.dial("+14155552000", SUPPORT_NUMBER)
     assert "There are 3 people ahead of you." in call.heard
-    said = speech.wait_sentence(operator_config.language("en-US"), "en-US", estimate_wait(expected))
+    # The app estimates the whole line at once (now 4 long, with this caller) and reads
+    # this caller's position from it.
+    line = estimate_line(replace(expected, people_ahead=4))
+    assert line is not None
+    said = speech.wait_sentence(operator_config.language("en-US"), "en-US", line.at(3))
     assert said.text in call.heard
+
+
+def test_a_line_s_estimates_are_those_of_each_position_alone() -> None:
+    """One replay passes every position: the line's estimate at a position is the one a
+    caller there gets alone, from the same random draws."""
+    fields = {"busy": (BusyAgent(NOW - 50),) * 3, "talk_times": VARIED_TALK}
+    line = estimate_line(snap(people_ahead=9, **fields))
+    alone = estimate_wait(snap(people_ahead=9, **fields))
+    assert line is not None and line.at(9) == alone
+    medians = [estimate.median for p in range(10) if (estimate := line.at(p))]
+    assert medians == sorted(medians) and len(medians) == 10
+    with pytest.raises(ValueError):
+        line.at(10)
+
+
+def test_the_app_reuses_a_line_s_estimates_only_while_the_queue_is_unchanged(
+    queue_service: QueueService, support: QueueSettings, clock: Clock
+) -> None:
+    for i in range(5):
+        sid = answer(queue_service, support, f"agent-000{i}")
+        clock.advance(100 + 60 * i)
+        queue_service.end_call(support, sid)
+    for i in range(4):
+        queue_service.take_slot(support, new_call_sid(), f"+1415555100{i}")
+    first = estimate_for(queue_service.snapshot(support), support, 2, None, UTC)
+    clock.advance(3)
+    assert estimate_for(queue_service.snapshot(support), support, 2, None, UTC) is first
+    # An agent went away: computed afresh at once.
+    queue_service.set_agent_state(support, "agent-0004", AgentState.away)
+    changed = estimate_for(queue_service.snapshot(support), support, 2, None, UTC)
+    assert changed is not first
+    clock.advance(LINE_REUSE_SECONDS + 1)
+    assert estimate_for(queue_service.snapshot(support), support, 2, None, UTC) is not changed
 
 
 def test_the_wait_loop_repeats_the_wait_only_when_it_moved_materially(
