@@ -49,7 +49,8 @@ def snapshot_for(
         now=now,
         people_ahead=people_ahead,
         agents_free=free,
-        busy=tuple(busy),
+        # In a fixed order (Redis returns the agents in any): the same queue, the same snapshot.
+        busy=tuple(sorted(busy, key=lambda agent: (agent.since, agent.wrapping_up))),
         talk_times=tuple(snapshot.handle_times),
         wrap_times=tuple(snapshot.wrap_times),
         waited_seconds=snapshot.waited_seconds,
@@ -90,8 +91,13 @@ class _Lines:
     def line(
         self, name: tuple[object, ...], snapshot: WaitSnapshot, min_samples: int
     ) -> LineEstimate | None:
-        # The same queue as last time but for the clock and the length asked for.
-        key = (*name, replace(snapshot, now=0.0, people_ahead=0))
+        # The same queue as last time but for the clock and the length asked for (the
+        # plan's changes, relative to the clock, are compared by when they happen).
+        planned = tuple(
+            (round(snapshot.now + c.after) if c.after > 0 else "now", c.agents)
+            for c in snapshot.staffing_changes
+        )
+        key = (*name, planned, replace(snapshot, now=0.0, people_ahead=0, staffing_changes=()))
         with self._lock:
             found = self._lines.get(key)
         if found is not None:

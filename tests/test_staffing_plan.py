@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from app.queue_service import AgentState, QueueService
-from app.queue_wait_estimate import snapshot_for
+from app.queue_wait_estimate import estimate_for, snapshot_for
 from app.settings import QueueSettings, StaffingStep
 from app.staffing_plan import planned_at, staffing_changes
 from app.wait_estimate import BusyAgent, StaffingChange, WaitSnapshot, estimate_wait
+from standin import new_call_sid
 from tests.conftest import Clock
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -142,3 +143,23 @@ def test_the_app_gives_the_estimate_its_queue_s_plan(
     )
     snapshot = snapshot_for(queue_service.snapshot(planned), planned, 0, None, NEW_YORK)
     assert snapshot.staffing_changes == (StaffingChange(30 * 60, -1),)
+
+
+def test_a_line_s_estimates_are_reused_with_a_plan_too(
+    queue_service: QueueService, support: QueueSettings, clock: Clock
+) -> None:
+    """The plan's changes are relative to the clock; a second later they are the same
+    changes, so the line computed a second ago still serves."""
+    for i in range(3):
+        queue_service.take_slot(support, new_call_sid(), f"+1415555100{i}")
+    for agent in ("alice", "bob"):
+        queue_service.set_agent_state(support, agent, AgentState.available)
+    planned = support.model_copy(
+        update={
+            "estimate_min_samples": 0,
+            "staffing_plan": {"wednesday": [StaffingStep(at=time(10, 30), agents=1)]},
+        }
+    )
+    first = estimate_for(queue_service.snapshot(planned), planned, 2, None, NEW_YORK)
+    clock.advance(1)
+    assert estimate_for(queue_service.snapshot(planned), planned, 2, None, NEW_YORK) is first
