@@ -28,7 +28,7 @@ class Chart:
     id: str
     title: str
     bars: list[Bar]
-    labels: list[tuple[float, str]]  # x, "HH:MM" under every hour
+    labels: list[tuple[float, str]]  # x, "HH:MM" under the first bar and every hour
     top_label: str  # what the top of the chart stands for
     target_y: float | None = None  # the service-level target's line
     width: int = WIDTH
@@ -64,7 +64,8 @@ def day_charts(today: Today) -> list[Chart]:
     slot = WIDTH / len(span)
     bar_width = max(1.0, slot * 0.8)
     plot = HEIGHT - _AXIS
-    labels = [(i * slot, at) for i, (at, _) in enumerate(span) if at.endswith(":00")]
+    # The first interval and every hour are named under the bars.
+    labels = [(i * slot, at) for i, (at, _) in enumerate(span) if i == 0 or at.endswith(":00")]
     most = max(t.calls for _, t in span) or 1
     calls: list[Bar] = []
     levels: list[Bar] = []

@@ -9,7 +9,8 @@ import responses
 
 from app.bootstrap import Services
 from app.calls import CallRecord
-from app.centre_figures import counts_of
+from app.centre_figures import Tally, Today, counts_of
+from app.figure_charts import HEIGHT, day_charts
 from app.history import CallSummary, Outcome
 from app.settings import QueueSettings
 from standin import SimulatedCall, SimulatedTwilio
@@ -151,3 +152,26 @@ def test_a_callback_leg_that_missed_counts_only_as_not_reached(support: QueueSet
         outcome=Outcome.callback_not_reached,
     )
     assert counts_of(support, leg, missed) == {"callbacks_not_reached": 1}
+
+
+def test_the_charts_cover_every_interval_from_the_first_call_to_the_last() -> None:
+    early = Tally(calls=4, answered=3, abandoned=1, answered_in_target=3)
+    late = Tally(calls=2, answered=1, answered_in_target=0)
+    today = Today(
+        day="2026-11-25",
+        answer_within_seconds=20,
+        target=0.8,
+        total=Tally(),
+        by_language={},
+        intervals=[("10:45", early), ("11:30", late)],
+    )
+    calls, level = day_charts(today)
+    assert [label for _, label in calls.labels] == ["10:45", "11:00"]
+    # 4 intervals (10:45 to 11:30); the busiest is the full height of the plot.
+    assert len({bar.x for bar in calls.bars}) == 2
+    answered = next(bar for bar in calls.bars if bar.kind == "answered")
+    abandoned = next(bar for bar in calls.bars if bar.kind == "abandoned")
+    assert answered.height + abandoned.height == pytest.approx(HEIGHT - 18)
+    # Service level: 3 of 4 (answered + abandoned) missed 80%; 0 of 1 too.
+    assert [bar.kind for bar in level.bars] == ["level-missed", "level-missed"]
+    assert day_charts(Today("2026-11-25", 20, 0.8, Tally(), {}, [])) == []
