@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -151,15 +150,7 @@ class RasaClient:
         try:
             for earlier in told_first:
                 self._post_message(sender, earlier, metadata, deadline)
-            replies = self._post_message(sender, message, metadata, deadline)
-            tracker = self._get_tracker(sender, deadline)
-            intent = _latest_intent(tracker)
-            turn = DialogueTurn(
-                replies=replies,
-                slots=dict(tracker.get("slots") or {}),
-                intent=intent.get("name"),
-                confidence=intent.get("confidence"),
-            )
+            turn = self._post_message(sender, message, metadata, deadline)
         except Exception as exc:  # any failure, malformed answers included: fall back
             self.breaker.failed()
             log.warning("dialogue turn for %s failed: %s", sender, type(exc).__name__)
@@ -210,33 +201,23 @@ class RasaClient:
 
     def _post_message(
         self, sender: str, message: str, metadata: dict[str, Any], deadline: float
-    ) -> list[Reply]:
+    ) -> DialogueTurn:
+        """One message through the app's channel (dialogue/channels.py): the replies, and
+        the conversation's slots and intent after it, in one request."""
         response = self._session.post(
-            f"{self._base}/webhooks/rest/webhook",
+            f"{self._base}/webhooks/rest_state/webhook",
             json={"sender": sender, "message": message, "metadata": metadata},
             timeout=self._remaining(deadline),
         )
         response.raise_for_status()
-        return [
-            Reply(text=item.get("text"), custom=item.get("custom") or {})
-            for item in response.json()
-        ]
-
-    def _get_tracker(self, sender: str, deadline: float) -> dict[str, Any]:
-        response = self._session.get(
-            f"{self._base}/conversations/{quote(sender, safe='')}/tracker",
-            # The tracker's latest_message is stale while a form runs (it is the message that
-            # started the form); the last user event is the real one.
-            params={"include_events": "AFTER_RESTART", "token": self._token},
-            timeout=self._remaining(deadline),
+        body = response.json()
+        intent = body.get("intent") or {}
+        return DialogueTurn(
+            replies=[
+                Reply(text=item.get("text"), custom=item.get("custom") or {})
+                for item in body["messages"]
+            ],
+            slots=dict(body.get("slots") or {}),
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
         )
-        response.raise_for_status()
-        tracker: dict[str, Any] = response.json()
-        return tracker
-
-
-def _latest_intent(tracker: dict[str, Any]) -> dict[str, Any]:
-    for event in reversed(tracker.get("events") or []):
-        if event.get("event") == "user":
-            return (event.get("parse_data") or {}).get("intent") or {}
-    return (tracker.get("latest_message") or {}).get("intent") or {}

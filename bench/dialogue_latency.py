@@ -26,6 +26,7 @@ from bench.dialogue_stack import Stack
 from bench.dialogue_turns import (
     APP,
     REST,
+    REST_STATE,
     REST_TRACKER,
     AppChannel,
     Callers,
@@ -149,8 +150,9 @@ class Bench:
         self.app = AppChannel(stack, called)
         self.channels: list[Channel] = [
             self.app,
-            RestChannel(stack, tracker=False),
-            RestChannel(stack, tracker=True),
+            RestChannel(stack, REST),
+            RestChannel(stack, REST_STATE),
+            RestChannel(stack, REST_TRACKER),
             TwilioVoiceChannel(stack, called),
         ]
         self.callers = Callers(language)
@@ -323,7 +325,7 @@ def measure_latency(
         counted = [
             _count_commands(bench, channel, client, sample)
             for channel in bench.channels
-            if channel.name in (APP, REST, REST_TRACKER)
+            if channel.name in (APP, REST, REST_STATE, REST_TRACKER)
         ]
         store = CallStore(client)
         app_intents = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bench.dialogue_languages import LanguagesResult
 from bench.dialogue_latency import BURST, FIRST, SECOND, SECOND_UTTERANCE, LatencyResult
 from bench.dialogue_nlu import WEAKEST_PER_LANGUAGE, EntityScores, LanguageScore, NluResult
-from bench.dialogue_turns import APP, CHANNELS, REST, REST_TRACKER, TWILIO_VOICE
+from bench.dialogue_turns import APP, CHANNELS, REST, REST_STATE, REST_TRACKER, TWILIO_VOICE
 from bench.measure import percentile
 
 # Share of the machine taken by others above which the figures are flagged.
@@ -19,7 +19,8 @@ DISTURBED = 0.10
 LABELS = {
     APP: "(a) app: `POST /voice/turn`",
     REST: "(b) Rasa REST: `POST /webhooks/rest/webhook`",
-    REST_TRACKER: "(b+t) Rasa REST + tracker read-back",
+    REST_STATE: "(s) the app's channel: `POST /webhooks/rest_state/webhook`, state in the reply",
+    REST_TRACKER: "(b+t) Rasa REST + tracker read-back (the app before its channel)",
     TWILIO_VOICE: "(c) Rasa twilio_voice: `POST /webhooks/twilio_voice/webhook`",
 }
 
@@ -72,8 +73,9 @@ def _ratios(result: LatencyResult, phase: str) -> list[str]:
     pairs = [
         (APP, REST, "**(a) / (b)**: app vs Rasa REST"),
         (APP, TWILIO_VOICE, "**(a) / (c)**: app vs Rasa's twilio_voice"),
-        (APP, REST_TRACKER, "(a) / (b+t): app vs the two Rasa requests it makes"),
-        (REST_TRACKER, REST, "(b+t) / (b): the tracker read-back's share"),
+        (APP, REST_STATE, "(a) / (s): app vs the Rasa request it makes"),
+        (REST_STATE, REST, "(s) / (b): the state in the reply"),
+        (REST_TRACKER, REST, "(b+t) / (b): a tracker read-back instead"),
         (TWILIO_VOICE, REST, "(c) / (b): twilio_voice vs REST"),
     ]
     lines = ["| ratio | p50 | mean | p95 |", "|---|--:|--:|--:|"]
@@ -88,18 +90,23 @@ def _ratios(result: LatencyResult, phase: str) -> list[str]:
 
 
 def _differences(result: LatencyResult) -> str:
-    app, both = result.ms(APP, FIRST), result.ms(REST_TRACKER, FIRST)
-    rest = result.ms(REST, FIRST)
+    app, state = result.ms(APP, FIRST), result.ms(REST_STATE, FIRST)
+    both, rest = result.ms(REST_TRACKER, FIRST), result.ms(REST, FIRST)
     server = result.server_ms.get(FIRST, [])
-    if not (app and both and rest and server):
+    if not (app and state and both and rest and server):
         return ""
-    p50 = {name: percentile(v, 0.5) for name, v in (("a", app), ("bt", both), ("b", rest))}
+    p50 = {
+        name: percentile(v, 0.5)
+        for name, v in (("a", app), ("s", state), ("bt", both), ("b", rest))
+    }
     gunicorn = percentile(server, 0.5)
     return (
         f"Medians: a first turn takes {p50['b']:.0f} ms through Rasa's REST channel (b); "
-        f"with the tracker read-back (b+t), {p50['bt']:.0f} ms ({p50['bt'] - p50['b']:+.0f} "
-        f"ms); through the app (a), {p50['a']:.0f} ms ({p50['a'] - p50['bt']:+.0f} ms over "
-        f"b+t). Of (a), gunicorn's own time (request parsed to response written) is "
+        f"through the app's channel, the state in the reply (s), {p50['s']:.0f} ms "
+        f"({p50['s'] - p50['b']:+.0f} ms), where a tracker read-back instead (b+t) took "
+        f"{p50['bt']:.0f} ms ({p50['bt'] - p50['b']:+.0f} ms); through the app (a), "
+        f"{p50['a']:.0f} ms ({p50['a'] - p50['s']:+.0f} ms over s). Of (a), gunicorn's own "
+        "time (request parsed to response written) is "
         f"{gunicorn:.0f} ms; the other {p50['a'] - gunicorn:.0f} ms are the loopback round "
         "trip, the hand-off to a gthread worker thread and the client. Differences of a few "
         "ms are within the noise of this many turns."
@@ -187,7 +194,7 @@ def _redis_commands(result: LatencyResult) -> list[str]:
         {name for counted in result.redis_commands for name in counted.by_command},
         key=lambda name: -max(c.by_command.get(name, 0.0) for c in result.redis_commands),
     )
-    channels = [c for c in (APP, REST_TRACKER, REST) if c in by_channel]
+    channels = [c for c in (APP, REST_STATE, REST_TRACKER, REST) if c in by_channel]
     turns = by_channel[channels[0]].turns if channels else 0
     lines = [
         f"Redis commands per first turn (mean of {turns} turns each, run alone, from INFO "

@@ -1,13 +1,16 @@
-"""One caller turn, four ways, timed as the client sees it.
+"""One caller turn, five ways, timed as the client sees it.
 
 - `app`: the project's turn endpoint. A simulated call is placed first (signed
   `POST /voice/incoming`, not timed), then `POST /voice/turn` with the utterance as Twilio's
   SpeechResult, signed exactly as SimulatedTwilio.post signs it. The app checks the
-  signature, reads the call and the queue, asks Rasa, reads the tracker back and saves the
-  call before it answers.
+  signature, reads the call and the queue, asks Rasa (one request: replies, slots and
+  intent) and saves the call before it answers.
 - `rest`: Rasa's REST channel directly, with the call facts the app would send.
-- `rest+tracker`: the same plus the tracker read-back, i.e. exactly the two requests the
-  app's RasaClient makes per turn; (app - rest+tracker) is what the web app itself adds.
+- `rest_state`: the app's channel (dialogue/channels.py): the same, answering with the
+  slots and intent too, i.e. exactly the request the app's RasaClient makes per turn;
+  (app - rest_state) is what the web app itself adds.
+- `rest+tracker`: the REST channel plus a tracker read-back, as the app did before its
+  channel (the two requests it made per turn).
 - `twilio_voice`: Rasa's own Twilio voice channel, with the form fields Twilio sends.
 
 Every conversation is new, so a first turn is the conversation's first message everywhere.
@@ -33,8 +36,14 @@ from app.voice_reply import Route
 from bench.dialogue_stack import ACCOUNT_SID, AUTH_TOKEN, PHASE_HEADER, Stack
 from standin import HttpTransport, new_call_sid, twiml
 
-APP, REST, REST_TRACKER, TWILIO_VOICE = "app", "rest", "rest+tracker", "twilio_voice"
-CHANNELS = (APP, REST, REST_TRACKER, TWILIO_VOICE)
+APP, REST, REST_STATE, REST_TRACKER, TWILIO_VOICE = (
+    "app",
+    "rest",
+    "rest_state",
+    "rest+tracker",
+    "twilio_voice",
+)
+CHANNELS = (APP, REST, REST_STATE, REST_TRACKER, TWILIO_VOICE)
 CONFIDENCE = "0.90"
 TIMEOUT_SECONDS = 20.0
 
@@ -172,13 +181,15 @@ class AppChannel:
 
 
 class RestChannel:
-    """Rasa's REST channel; with `tracker`, also the tracker read-back the app does."""
+    """Rasa's REST channel (`rest`); with a tracker read-back (`rest+tracker`); or the
+    app's channel, the state in the reply (`rest_state`)."""
 
-    def __init__(self, stack: Stack, *, tracker: bool) -> None:
-        self.name = REST_TRACKER if tracker else REST
+    def __init__(self, stack: Stack, name: str = REST) -> None:
+        self.name = name
         self._base = stack.rasa_url
         self._token = stack.rasa_token
-        self._tracker = tracker
+        self._tracker = name == REST_TRACKER
+        self._path = "rest_state" if name == REST_STATE else "rest"
         # Keep-alive like the app's RasaClient: one session per thread.
         self._sessions = SessionPerThread()
 
@@ -191,7 +202,7 @@ class RestChannel:
     def _exchange(self, conversation: Conversation, utterance: str) -> tuple[str, str | None]:
         """The replies' kind ("custom" or "text") and, with the tracker, the latest intent."""
         response = self._sessions.get().post(
-            f"{self._base}/webhooks/rest/webhook",
+            f"{self._base}/webhooks/{self._path}/webhook",
             json={
                 "sender": conversation.sid,
                 "message": utterance,
@@ -200,10 +211,13 @@ class RestChannel:
             timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
-        replies = response.json()
+        body = response.json()
+        replies = body["messages"] if self.name == REST_STATE else body
         if not isinstance(replies, list) or not replies:
             raise ValueError(f"no replies: {response.text[:200]}")
         kind = "custom" if any(reply.get("custom") for reply in replies) else "text"
+        if self.name == REST_STATE:
+            return kind, (body.get("intent") or {}).get("name")
         if not self._tracker:
             return kind, None
         tracker = self._sessions.get().get(

@@ -16,7 +16,8 @@ from tests.loopback import running
 
 
 class MisbehavingRasa:
-    """Answers like Rasa's REST channel and tracker API, or slowly, or with errors."""
+    """Answers like the app's channel of Rasa (dialogue/channels.py), or slowly, or with
+    errors."""
 
     def __init__(self) -> None:
         self.mode = "ok"
@@ -48,15 +49,11 @@ class MisbehavingRasa:
                 message = json.loads(self.rfile.read(length))
                 owner.messages.append(message["message"])
                 reply = f"re: {message['message']}"
-                self._answer([{"recipient_id": message["sender"], "text": reply}])
-
-            def do_GET(self) -> None:
                 self._answer(
                     {
+                        "messages": [{"recipient_id": message["sender"], "text": reply}],
                         "slots": {"reason": "billing"},
-                        "latest_message": {
-                            "intent": {"name": "billing_question", "confidence": 0.9}
-                        },
+                        "intent": {"name": "billing_question", "confidence": 0.9},
                     }
                 )
 
@@ -105,9 +102,9 @@ def test_messages_told_first_go_before_the_callers_within_the_same_budget(
     turn = client.turn("CA1", "how long", {}, told_first=[keyed])
     assert rasa.messages == [keyed, "how long"]
     assert [r.text for r in turn.replies] == ["re: how long"]  # the caller's message's only
-    rasa.delay = 0.2
-    client.turn("CA1", "how long", {})  # a message and the tracker: 0.4 s, inside 0.5 s
-    with pytest.raises(DialogueUnavailable):  # one more message: 0.6 s, past the one budget
+    rasa.delay = 0.3
+    client.turn("CA1", "how long", {})  # one request: 0.3 s, inside 0.5 s
+    with pytest.raises(DialogueUnavailable):  # one more message first: 0.6 s, past the budget
         client.turn("CA1", "how long", {}, told_first=[keyed])
 
 

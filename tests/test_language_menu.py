@@ -5,7 +5,6 @@ offers each language in its own voice, the choice is remembered for the caller's
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,7 +198,7 @@ def test_after_a_change_the_assistant_hears_the_new_language_in_the_call_facts(
 
     def message(request: Any) -> tuple[int, dict[str, str], str]:
         sent.append(json.loads(request.body)["metadata"])
-        return 200, {}, json.dumps([{"text": "ค่ะ"}])
+        return 200, {}, json.dumps({"messages": [{"text": "ค่ะ"}], "slots": {}, "intent": {}})
 
     call = caller.dial(SOMSAK, SUPPORT_NUMBER)
     call.press("1")
@@ -207,11 +206,8 @@ def test_after_a_change_the_assistant_hears_the_new_language_in_the_call_facts(
     call.press("9")
     call.press("2")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rasa:
-        rasa.add_callback(responses.POST, f"{settings.rasa_url}/webhooks/rest/webhook", message)
-        rasa.add(
-            responses.GET,
-            re.compile(rf"{settings.rasa_url}/conversations/.*/tracker"),
-            json={"slots": {}, "events": []},
+        rasa.add_callback(
+            responses.POST, f"{settings.rasa_url}/webhooks/rest_state/webhook", message
         )
         call.press("1")  # the assistant, please
         call.say("อินเทอร์เน็ตใช้ไม่ได้ค่ะ")

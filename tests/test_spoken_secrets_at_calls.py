@@ -26,8 +26,8 @@ ACCOUNT = "10234567"
 
 @dataclass
 class ScriptedDialogue:
-    """Rasa's REST channel and tracker: each message gets the next scripted replies, and the
-    tracker then shows that step's slots."""
+    """The app's channel of Rasa (dialogue/channels.py): each message gets the next scripted
+    replies, with that step's slots."""
 
     steps: list[tuple[list[dict[str, Any]], dict[str, Any]]]
     received: list[str] = field(default_factory=list)
@@ -36,10 +36,7 @@ class ScriptedDialogue:
     def message(self, request: Any) -> tuple[int, dict[str, str], str]:
         self.received.append(json.loads(request.body)["message"])
         replies, self.slots = self.steps.pop(0) if self.steps else ([], self.slots)
-        return 200, {}, json.dumps(replies)
-
-    def tracker(self, request: Any) -> tuple[int, dict[str, str], str]:
-        return 200, {}, json.dumps({"slots": self.slots, "events": []})
+        return 200, {}, json.dumps({"messages": replies, "slots": self.slots, "intent": {}})
 
 
 ASK_ACCOUNT = [{"text": "Sure. What's your account number?", "custom": {"expect": "digits"}}]
@@ -65,12 +62,7 @@ def dialogue(settings: Settings) -> Iterator[ScriptedDialogue]:
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rasa:
         rasa.add_callback(
-            responses.POST, f"{settings.rasa_url}/webhooks/rest/webhook", script.message
-        )
-        rasa.add_callback(
-            responses.GET,
-            responses.matchers.re.compile(rf"{settings.rasa_url}/conversations/.*/tracker"),
-            script.tracker,
+            responses.POST, f"{settings.rasa_url}/webhooks/rest_state/webhook", script.message
         )
         yield script
 
