@@ -117,8 +117,17 @@ class CallStore:
             _record_key(record.call_sid), record.model_dump_json(), ex=CALL_RECORD_TTL_SECONDS
         )
 
-    def get(self, call_sid: str) -> CallRecord | None:
-        raw = self._redis.get(_record_key(call_sid))
+    def get(self, call_sid: str, seen_at: float | None = None) -> CallRecord | None:
+        """The call's record; with `seen_at`, noting in the same round trip that the call
+        was heard of then (the stale-call sweep asks Twilio about calls not heard of), if it
+        is still watched: an ended call is not watched again."""
+        if seen_at is None:
+            raw = self._redis.get(_record_key(call_sid))
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(_record_key(call_sid))
+            pipe.zadd(_SEEN_KEY, {call_sid: seen_at}, xx=True)
+            raw, _ = pipe.execute()
         return CallRecord.model_validate_json(raw) if raw else None
 
     def add_to_transcript(self, call_sid: str, entry: TranscriptEntry) -> None:

@@ -124,7 +124,8 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone}"""
+    agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone,
+    position}"""
 
     line_length: int
     ready: int
@@ -139,6 +140,7 @@ class SnapshotReply(NamedTuple):
     oldest_joined_at: str  # epoch seconds, '' when the line is empty
     waited: str  # seconds waited by callers who left the line in the patience window
     gone: int  # how many of them hung up unanswered
+    position: PositionReply  # the polling call's ('unknown' when none was given)
 
 
 class AgentStateReply(NamedTuple):
@@ -228,6 +230,10 @@ def parse_reply(reply: type[R], raw: object) -> R:
 
 
 def _convert(kind: Any, value: object) -> object:
+    if isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        if not isinstance(value, list):
+            raise ScriptReplyError(f"expected a list, got {value!r}")
+        return parse_reply(kind, value)  # a reply within the reply
     if get_origin(kind) is list:
         if not isinstance(value, list):
             raise ScriptReplyError(f"expected a list, got {value!r}")

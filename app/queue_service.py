@@ -308,6 +308,20 @@ class _Handled:
         return handled
 
 
+def _position(reply: PositionReply) -> Position:
+    state = CallState(reply.state)
+    known = state is not CallState.unknown
+    return Position(
+        state=state,
+        people_ahead=reply.people_ahead if reply.people_ahead >= 0 else None,
+        line_length=reply.line_length,
+        ticket=reply.ticket if known else None,
+        joined_at=float(reply.joined_at) if known else None,
+        agent_id=reply.agent or None,
+        language=reply.language or None,
+    )
+
+
 class QueueService:
     """Use cases of the guaranteed queue. Each method is one atomic script run."""
 
@@ -431,17 +445,14 @@ class QueueService:
         reply = self._run("position", PositionReply, queue, call_sid, self._now())
         if self._in_a_retired_language(queue, reply.language):
             reply = self._run("position", PositionReply, queue, call_sid, self._now())
-        state = CallState(reply.state)
-        known = state is not CallState.unknown
-        return Position(
-            state=state,
-            people_ahead=reply.people_ahead if reply.people_ahead >= 0 else None,
-            line_length=reply.line_length,
-            ticket=reply.ticket if known else None,
-            joined_at=float(reply.joined_at) if known else None,
-            agent_id=reply.agent or None,
-            language=reply.language or None,
-        )
+        return _position(reply)
+
+    def poll(self, queue: QueueSettings, call_sid: str) -> tuple[Position, QueueSnapshot]:
+        """A waiting call's position and the queue's snapshot, in one round trip."""
+        reply, snapshot = self._snapshot(queue, call_sid)
+        if self._in_a_retired_language(queue, reply.position.language):
+            reply, snapshot = self._snapshot(queue, call_sid)
+        return _position(reply.position), snapshot
 
     def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
         """The call ended: hold an unserved place for the grace period, or record the end of
@@ -658,6 +669,9 @@ class QueueService:
         )
 
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
+        return self._snapshot(queue, "")[1]
+
+    def _snapshot(self, queue: QueueSettings, call_sid: str) -> tuple[SnapshotReply, QueueSnapshot]:
         now = self._now()
         reply = self._run(
             "snapshot",
@@ -667,6 +681,7 @@ class QueueService:
             now - queue.estimate_window_seconds,
             queue.estimate_keep_durations,
             now - queue.patience_window_seconds,
+            call_sid,
         )
         agents: dict[str, dict[str, Any]] = json.loads(reply.agents_json)
         handled = _Handled.parse(
@@ -676,7 +691,7 @@ class QueueService:
         )
         # Lua's cjson writes an empty list as {}: either way, no languages.
         by_language: dict[str, dict[str, Any]] = json.loads(reply.languages_json) or {}
-        return QueueSnapshot(
+        return reply, QueueSnapshot(
             line_length=reply.line_length,
             ready=reply.ready,
             held=reply.held,

@@ -11,7 +11,7 @@ from app.arrival import Arrival
 from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
-from app.queue_service import CallState, QueueService
+from app.queue_service import CallState, QueueService, QueueSnapshot
 from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
@@ -32,12 +32,15 @@ class WaitLoop:
     def next_round(self, params: VoiceRequest) -> Reply:
         """One round of the wait loop. A call with no record or no place is given one (state
         lost, or a request that overtook the greeting) rather than dropped."""
-        record = self.calls.get(params.CallSid)
+        # The record and the sweep's "still heard of", in one round trip; the place and the
+        # queue's snapshot in another.
+        now = self.clock()
+        record = self.calls.get(params.CallSid, seen_at=now)
         if record is None:
             log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
         ctx = for_called_number(self.config, params.our_number, record.language)
-        position = self.queue_service.position(ctx.queue, params.CallSid)
+        position, snapshot = self.queue_service.poll(ctx.queue, params.CallSid)
         if position.state is CallState.unknown:
             log.warning("call %s has no place in %s: taking one", params.CallSid, ctx.queue.name)
             return self.arrival.incoming(params)
@@ -46,23 +49,17 @@ class WaitLoop:
         if position.language is None and ctx.queue.multilingual:
             # Left the language menu without a choice reaching us: it is offered again.
             return language_menu.offer(self.config, ctx)
-        now = self.clock()
-        self.calls.seen(params.CallSid, now)
-        prompt = self._update(ctx, record, position.people_ahead or 0, now)
+        prompt = self._update(ctx, record, snapshot, position.people_ahead or 0, now)
         listen = listening.while_waiting(
             (*prompt, self._hold(ctx)), speech=self.config.operator.listen_for_speech_while_waiting
         )
         return ctx.reply(listen, GoTo(Route.wait))
 
-    def _update(self, ctx: CallContext, record: CallRecord, ahead: int, now: float) -> list[Say]:
+    def _update(
+        self, ctx: CallContext, record: CallRecord, snapshot: QueueSnapshot, ahead: int, now: float
+    ) -> list[Say]:
         """What to say before the music this round, saving what was announced."""
-        wait = estimate_for(
-            self.queue_service.snapshot(ctx.queue),
-            ctx.queue,
-            ahead,
-            ctx.language,
-            self.config.timezone,
-        )
+        wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language, self.config.timezone)
         due = (
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds

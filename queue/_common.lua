@@ -326,3 +326,30 @@ local function people_ahead(ticket, rec)
   end
   return count
 end
+
+-- Where a call stands now (position.lua, and snapshot.lua for a wait poll):
+-- {state, people_ahead, line_length, ticket, joined_at, agent, language}, as position.lua
+-- documents it.
+local function where_is(sid)
+  local line_length = redis.call('ZCARD', K_LINE)
+  if sid == '' then
+    return {'unknown', -1, line_length, -1, '', '', ''}
+  end
+  local serving = redis.call('HGET', K_SERVING, sid)
+  if serving then
+    local rec = cjson.decode(serving)
+    return {
+      'serving', -1, line_length, rec.ticket, tostring(rec.joined_at), rec.agent,
+      rec.language or '',
+    }
+  end
+  local ticket = redis.call('HGET', K_CALLS, sid)
+  local rec = ticket and load_ticket(ticket)
+  if not rec then
+    return {'unknown', -1, line_length, -1, '', '', ''}
+  end
+  return {
+    rec.state, people_ahead(ticket, rec), line_length, tonumber(ticket), tostring(rec.joined_at),
+    rec.offered_to or '', rec.language or '',
+  }
+end

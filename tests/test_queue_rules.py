@@ -335,3 +335,15 @@ def test_a_lapsed_offer_never_delivered_leaves_the_agent_available(
     assert queue_service.agent(support, "agent-a").state is AgentState.available
     assert queue_service.position(support, sid).state is CallState.waiting
     assert not queue_service.offer_delivered(support, sid, "agent-a"), "the offer is over"
+
+
+def test_a_poll_reads_the_place_and_the_snapshot_in_one_script(
+    queue_service: QueueService, support: QueueSettings, clock
+) -> None:
+    sids = fill(queue_service, support, 3)
+    position, snapshot = queue_service.poll(support, sids[2])
+    assert position == queue_service.position(support, sids[2])
+    assert position.people_ahead == 2
+    assert snapshot == queue_service.snapshot(support)
+    unknown, _ = queue_service.poll(support, "CA-not-a-call")
+    assert unknown.state is CallState.unknown
