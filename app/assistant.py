@@ -102,7 +102,7 @@ class Assistant:
 
     @property
     def available(self) -> bool:
-        return self.settings.enabled and not self.client.breaker.is_open
+        return self.settings.enabled and not self.client.is_open
 
     def converse(
         self, record: CallRecord, message: str, facts: dict[str, Any], *, from_app: bool = False

@@ -132,7 +132,7 @@ def build_services(settings: Settings, config: OperatorConfig, clock: Clock) -> 
     calls = CallStore(client)
     assistant_settings = config.operator.assistant
     dialogue = RasaClient(
-        settings.rasa_url,
+        settings.rasa_servers,
         settings.rasa_token,
         budget_seconds=assistant_settings.turn_budget_seconds,
     )

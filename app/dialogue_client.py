@@ -5,10 +5,16 @@ A caller hears silence while a webhook runs, so a dialogue turn gets a fixed bud
 saturated makes the turn fail fast with `DialogueUnavailable`, and the call flow offers the
 keypad menu instead. After repeated failures the breaker opens and turns fail at once, until
 one trial request after the cool-down succeeds.
+
+Several Rasa processes (RASA_URLS) share the conversations (trackers and locks live in
+Redis), so turns go round them, each with its own breaker; one that refuses the connection
+is skipped within the same turn, since it never saw the message. A turn that reached a
+process and then failed is not sent again: it may have been handled.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from app.clock import Clock
 from app.http_sessions import SessionPerThread
@@ -103,29 +110,71 @@ class CircuitBreaker:
                 self._opened_at = self._clock()
 
 
+@dataclass(frozen=True)
+class _Server:
+    base: str
+    breaker: CircuitBreaker
+
+
+def _never_reached(exc: Exception) -> bool:
+    """The connection itself failed: the server never saw the request, so another may."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 class RasaClient:
-    """Rasa's REST channel (sender = CallSid) and its tracker API."""
+    """The app's channel of Rasa (sender = CallSid), over one or several Rasa processes."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         budget_seconds: float = 1.5,
         max_in_flight: int = 8,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/")
+        """`breaker`: the first server's (tests give their own clock); the others get new
+        ones."""
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("no Rasa URL")
+        self._servers = [
+            _Server(url.rstrip("/"), (breaker if i == 0 and breaker else CircuitBreaker()))
+            for i, url in enumerate(urls)
+        ]
+        self._turns = itertools.count()
         self._token = token
         self._budget = budget_seconds
         # Past saturation Rasa just queues requests (the caller hears silence): bound the
         # turns in flight per process and fall back instead of queueing behind a busy Rasa.
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._sessions = SessionPerThread()
-        self.breaker = breaker or CircuitBreaker()
 
     @property
     def _session(self) -> requests.Session:
         return self._sessions.get()
+
+    @property
+    def _base(self) -> str:
+        """The first server's URL, for the operators' parse and status checks."""
+        return self._servers[0].base
+
+    @property
+    def is_open(self) -> bool:
+        """Every server's breaker is open: turns fail at once."""
+        return all(server.breaker.is_open for server in self._servers)
+
+    def _in_turn(self) -> list[_Server]:
+        """The servers to try for a turn, in order: round the ones whose breaker lets a
+        request through."""
+        start = next(self._turns)
+        ordered = (
+            self._servers[start % len(self._servers) :]
+            + self._servers[: start % len(self._servers)]
+        )
+        return [server for server in ordered if server.breaker.allow()]
 
     def close(self) -> None:
         self._sessions.close_all()
@@ -143,23 +192,28 @@ class RasaClient:
         not wanted."""
         if not self._slots.acquire(blocking=False):
             raise DialogueUnavailable("too many turns in flight")
-        if not self.breaker.allow():
-            self._slots.release()
-            raise DialogueUnavailable("circuit open")
-        deadline = time.monotonic() + self._budget
         try:
-            for earlier in told_first:
-                self._post_message(sender, earlier, metadata, deadline)
-            turn = self._post_message(sender, message, metadata, deadline)
-        except Exception as exc:  # any failure, malformed answers included: fall back
-            self.breaker.failed()
-            log.warning("dialogue turn for %s failed: %s", sender, type(exc).__name__)
-            # The type only: requests' messages carry the URL, and the URL carries the token.
-            raise DialogueUnavailable(type(exc).__name__) from exc
+            servers = self._in_turn()
+            if not servers:
+                raise DialogueUnavailable("circuit open")
+            deadline = time.monotonic() + self._budget
+            for server in servers:
+                try:
+                    for earlier in told_first:
+                        self._post_message(server, sender, earlier, metadata, deadline)
+                    turn = self._post_message(server, sender, message, metadata, deadline)
+                except Exception as exc:  # any failure, malformed answers included
+                    server.breaker.failed()
+                    # The type only: requests' messages carry the URL, and the URL the token.
+                    log.warning("dialogue turn for %s failed: %s", sender, type(exc).__name__)
+                    if _never_reached(exc) and not told_first and server is not servers[-1]:
+                        continue  # down: the next process takes the turn
+                    raise DialogueUnavailable(type(exc).__name__) from exc
+                server.breaker.succeeded()
+                return turn
+            raise DialogueUnavailable("no Rasa process answered")
         finally:
             self._slots.release()
-        self.breaker.succeeded()
-        return turn
 
     def understand(self, text: str, timeout: float = 10.0) -> Understanding:
         """The intent and entities of `text` through the running model, outside any
@@ -200,12 +254,12 @@ class RasaClient:
         return remaining
 
     def _post_message(
-        self, sender: str, message: str, metadata: dict[str, Any], deadline: float
+        self, server: _Server, sender: str, message: str, metadata: dict[str, Any], deadline: float
     ) -> DialogueTurn:
         """One message through the app's channel (dialogue/channels.py): the replies, and
         the conversation's slots and intent after it, in one request."""
         response = self._session.post(
-            f"{self._base}/webhooks/rest_state/webhook",
+            f"{server.base}/webhooks/rest_state/webhook",
             json={"sender": sender, "message": message, "metadata": metadata},
             timeout=self._remaining(deadline),
         )

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     redis_cluster: bool = False
     jobs_redis_url: str = ""  # default: REDIS_URL (plain Redis only)
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa processes sharing the conversations (comma-separated; RASA_URL when empty):
+    # turns go round them and skip one that is down.
+    rasa_urls: str = ""
     rasa_token: str = ""
     customers_file: Path = DEMO_DIR / "customers.yml"
     agents_file: Path = DEMO_DIR / "agents.yml"
@@ -92,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        urls = [url.strip() for url in self.rasa_urls.split(",") if url.strip()]
+        return urls or [self.rasa_url]
 
     @property
     def jobs_url(self) -> str:

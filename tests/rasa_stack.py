@@ -92,6 +92,13 @@ class RasaStack:
             f"Rasa was not ready in {START_TIMEOUT_SECONDS} s:\n{self.log_tail('rasa')}"
         )
 
+    def another_rasa(self, port: int, log: Path) -> AnotherRasa:
+        """A second Rasa server on `port`, sharing this one's conversations (Redis) and
+        action server, as a second `scripts/rasa-serve` in production would."""
+        other = AnotherRasa(self._env | {"RASA_PORT": str(port)}, port, log)
+        other.start()
+        return other
+
     def is_ready(self) -> bool:
         try:
             status = requests.get(f"{self.url}/status", params={"token": RASA_TOKEN}, timeout=2)
@@ -133,3 +140,49 @@ class RasaStack:
         )
         response.raise_for_status()
         return response.json()
+
+
+class AnotherRasa:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self._env = env
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [str(REPO_ROOT / "scripts" / "rasa-serve")],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"the second Rasa exited early:\n{self._log.read_text()[-3000:]}"
+                )
+            try:
+                status = requests.get(f"{self.url}/status", params={"token": RASA_TOKEN}, timeout=2)
+                if status.ok and status.json().get("model_file"):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise RuntimeError("the second Rasa was not ready in time")
+
+    def kill(self) -> None:
+        """As a crash: SIGKILL to the whole process group."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()

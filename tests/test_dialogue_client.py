@@ -4,6 +4,7 @@ purpose (a real Rasa cannot be made slow or broken on demand)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -188,7 +189,7 @@ def test_turns_beyond_the_in_flight_bound_fall_back_instead_of_queueing(
         t.join()
     assert outcomes.count("too many turns in flight") >= 1
     assert outcomes.count("answered") >= 1
-    assert not client.breaker.is_open  # being busy is not a failure of Rasa
+    assert not client.is_open  # being busy is not a failure of Rasa
 
 
 def test_failures_never_carry_the_token(rasa: MisbehavingRasa, clients: list[RasaClient]) -> None:
@@ -197,3 +198,56 @@ def test_failures_never_carry_the_token(rasa: MisbehavingRasa, clients: list[Ras
     with pytest.raises(DialogueUnavailable) as failure:
         client.turn("CA1", "hello", {})
     assert "s3cret-token" not in str(failure.value)
+
+
+@pytest.fixture
+def other_rasa() -> Iterator[MisbehavingRasa]:
+    server = MisbehavingRasa()
+    with running(server.server):
+        yield server
+
+
+def test_turns_go_round_several_rasa_processes(
+    rasa: MisbehavingRasa, other_rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    clients.append(client := RasaClient([rasa.url, other_rasa.url], "token"))
+    for n in range(4):
+        client.turn(f"CA{n}", "my bill", {})
+    assert (rasa.requests, other_rasa.requests) == (2, 2)
+
+
+def test_a_rasa_process_that_is_down_is_skipped_within_the_turn(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"
+    clients.append(client := RasaClient([down, rasa.url], "token"))
+    for n in range(6):
+        turn = client.turn(f"CA{n}", "my bill", {})  # none falls back to the keypad
+        assert [r.text for r in turn.replies] == ["re: my bill"]
+    assert rasa.requests == 6
+    assert not client.is_open
+
+
+def test_a_turn_that_reached_a_process_is_not_sent_to_another(
+    rasa: MisbehavingRasa, other_rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    """An error after the message arrived: it may have been handled, so it is not repeated
+    elsewhere (the caller gets the keypad menu this once)."""
+    rasa.mode = "error"
+    clients.append(client := RasaClient([rasa.url, other_rasa.url], "token"))
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA1", "my bill", {})
+    assert (rasa.requests, other_rasa.requests) == (1, 0)
+
+
+def test_the_assistant_is_unavailable_only_when_every_process_is_off(
+    rasa: MisbehavingRasa, other_rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    rasa.mode = other_rasa.mode = "error"
+    clients.append(client := RasaClient([rasa.url, other_rasa.url], "token"))
+    for n in range(10):
+        with pytest.raises(DialogueUnavailable):
+            client.turn(f"CA{n}", "my bill", {})
+    assert client.is_open

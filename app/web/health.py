@@ -41,7 +41,7 @@ def _check_rasa(services: Services) -> dict[str, object]:
     state: dict[str, object] = {
         "ok": up,
         "required": False,
-        "breaker": "open" if services.dialogue.breaker.is_open else "closed",
+        "breaker": "open" if services.dialogue.is_open else "closed",
     }
     if up:
         state["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
