@@ -167,14 +167,11 @@ class RasaClient:
         return all(server.breaker.is_open for server in self._servers)
 
     def _in_turn(self) -> list[_Server]:
-        """The servers to try for a turn, in order: round the ones whose breaker lets a
-        request through."""
-        start = next(self._turns)
-        ordered = (
-            self._servers[start % len(self._servers) :]
-            + self._servers[: start % len(self._servers)]
-        )
-        return [server for server in ordered if server.breaker.allow()]
+        """The servers in the order a turn tries them: round from the next one. (Each
+        breaker is asked only when its server is about to be used: asking lets a half-open
+        breaker's one trial through.)"""
+        start = next(self._turns) % len(self._servers)
+        return self._servers[start:] + self._servers[:start]
 
     def close(self) -> None:
         self._sessions.close_all()
@@ -193,11 +190,12 @@ class RasaClient:
         if not self._slots.acquire(blocking=False):
             raise DialogueUnavailable("too many turns in flight")
         try:
-            servers = self._in_turn()
-            if not servers:
-                raise DialogueUnavailable("circuit open")
             deadline = time.monotonic() + self._budget
-            for server in servers:
+            tried = 0
+            for server in self._in_turn():
+                if not server.breaker.allow():
+                    continue
+                tried += 1
                 try:
                     for earlier in told_first:
                         self._post_message(server, sender, earlier, metadata, deadline)
@@ -206,12 +204,12 @@ class RasaClient:
                     server.breaker.failed()
                     # The type only: requests' messages carry the URL, and the URL the token.
                     log.warning("dialogue turn for %s failed: %s", sender, type(exc).__name__)
-                    if _never_reached(exc) and not told_first and server is not servers[-1]:
+                    if _never_reached(exc) and not told_first:
                         continue  # down: the next process takes the turn
                     raise DialogueUnavailable(type(exc).__name__) from exc
                 server.breaker.succeeded()
                 return turn
-            raise DialogueUnavailable("no Rasa process answered")
+            raise DialogueUnavailable("no Rasa process answered" if tried else "circuit open")
         finally:
             self._slots.release()
 

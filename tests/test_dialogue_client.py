@@ -251,3 +251,23 @@ def test_the_assistant_is_unavailable_only_when_every_process_is_off(
         with pytest.raises(DialogueUnavailable):
             client.turn(f"CA{n}", "my bill", {})
     assert client.is_open
+
+
+def test_a_process_whose_cool_down_ended_gets_its_trial_even_when_another_answers(
+    rasa: MisbehavingRasa, other_rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    """A breaker is asked only when its process is about to be used: asking lets the one
+    trial of a half-open breaker through, which must not be spent on a turn another
+    process answered."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=1, cooldown=5, clock=clock)
+    clients.append(client := RasaClient([rasa.url, other_rasa.url], "token", breaker=breaker))
+    rasa.mode = "error"
+    with pytest.raises(DialogueUnavailable):
+        client.turn("CA0", "my bill", {})  # the first process fails: its breaker opens
+    rasa.mode = "ok"
+    clock.now += 6  # its cool-down is over
+    for n in range(1, 5):
+        client.turn(f"CA{n}", "my bill", {})
+    assert not breaker.is_open
+    assert rasa.requests >= 2  # its trial came, succeeded, and it took turns again
