@@ -23,7 +23,7 @@ from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, HangUp, Listen, Pause, Reply, Route, Say
-from app.wait_announcement import announce
+from app.wait_announcement import announce, announced
 from app.wait_estimate import WaitEstimate
 
 log = logging.getLogger(__name__)
@@ -155,11 +155,7 @@ class Arrival:
     ) -> CallRecord:
         """Save what the caller is about to hear (the wait loop repeats it only when it
         changes; the first estimate is kept to measure its accuracy)."""
-        update: dict[str, object] = {
-            "announced_ahead": people_ahead,
-            "announced_wait": wait.median if wait else None,
-            "announced_at": now,
-        }
+        update = announced(people_ahead, wait, now)
         if record.announced_at is None and not record.restored_from:
             update["first_announced_wait"] = announce(wait).seconds if wait else None
         record = record.model_copy(update=update)

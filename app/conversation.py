@@ -35,7 +35,7 @@ from app.redaction import (
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, HangUp, Reply, Route, Say, Step
-from app.wait_announcement import spoken_minutes
+from app.wait_announcement import median_of, spoken_minutes
 from app.wait_loop import WaitLoop
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ class Conversation:
         return {
             "language": ctx.language,
             "people_ahead": ahead,
-            "wait_seconds": wait.median if wait else None,
+            "wait_seconds": median_of(wait),
             "wait_minutes": spoken_minutes(wait.median) if wait else None,
             "verified": record.verification == "verified",
             "verified_account": record.verified_account

@@ -24,6 +24,7 @@ from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import GatherResult
 from app.voice_reply import GoTo, Reply, Route
+from app.wait_announcement import announced
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,7 @@ class LanguageChoice:
         now = self.clock()
         snapshot = self.queue_service.snapshot(ctx.queue)
         wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language, self.config.timezone)
-        self.calls.save(
-            record.model_copy(
-                update={
-                    "announced_ahead": ahead,
-                    "announced_wait": wait.median if wait else None,
-                    "announced_at": now,
-                }
-            )
-        )
+        self.calls.save(record.model_copy(update=announced(ahead, wait, now)))
         sentences = [
             speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),
             speech.wait_sentence(ctx.lang, ctx.language, wait),

@@ -38,6 +38,7 @@ from app.voice_reply import (
     Step,
     TryAgain,
 )
+from app.wait_announcement import announced
 from app.wait_loop import WaitLoop
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,7 @@ class Resumption:
         )
         # Said now, so recorded as announced: the wait loop does not repeat it at once.
         now = self.wait_loop.clock()
-        self.calls.save(
-            record.model_copy(
-                update={
-                    "announced_ahead": ahead,
-                    "announced_wait": wait.median if wait else None,
-                    "announced_at": now,
-                }
-            )
-        )
+        self.calls.save(record.model_copy(update=announced(ahead, wait, now)))
         sentences = [
             ctx.say(ctx.lang.prompts.outage_resumed),
             speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),

@@ -17,7 +17,7 @@ from app.queue_service import AgentState, QueueService
 from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.wait_accuracy import AccuracySummary, WaitAccuracy
-from app.wait_estimate import WaitEstimate
+from app.wait_announcement import median_of
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def queue_overviews(
                     line_length=ahead,
                     waiting=own.ready if own else 0,
                     agents_working=snapshot.agents_working(code),
-                    wait_for_new_caller=_median(
+                    wait_for_new_caller=median_of(
                         estimate_for(snapshot, queue, ahead, code, config.timezone)
                     ),
                     longest_wait=_since(own.oldest_joined_at if own else None, now),
@@ -122,7 +122,7 @@ def queue_overviews(
                 callback_outcomes=callback_outcomes.counts(queue),
                 handled_in_window=len(snapshot.handle_times),
                 mean_handle_seconds=fmean(snapshot.handle_times) if snapshot.handle_times else None,
-                wait_for_new_caller=_median(
+                wait_for_new_caller=median_of(
                     estimate_for(snapshot, queue, snapshot.line_length, None, config.timezone)
                 ),
                 accuracy=accuracy.summary(queue.name, since=now - 7 * 86400),
@@ -137,10 +137,6 @@ def queue_overviews(
             )
         )
     return overviews
-
-
-def _median(wait: WaitEstimate | None) -> float | None:
-    return wait.median if wait else None
 
 
 def _since(moment: float | None, now: float) -> float | None:

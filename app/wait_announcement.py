@@ -57,6 +57,17 @@ def announce(estimate: WaitEstimate) -> Announcement:
     return Announcement(AnnouncedKind.about, minutes, seconds=minutes * 60)
 
 
+def median_of(wait: WaitEstimate | None) -> float | None:
+    """The estimate as one number of seconds (None: not known)."""
+    return wait.median if wait else None
+
+
+def announced(ahead: int, wait: WaitEstimate | None, now: float) -> dict[str, object]:
+    """A call record's update for what the caller was just told (the wait loop repeats it
+    only when it changes materially)."""
+    return {"announced_ahead": ahead, "announced_wait": median_of(wait), "announced_at": now}
+
+
 def changed_materially(before: float | None, after: float | None) -> bool:
     """Whether a wait announced as `before` (the estimate's median; None: unknown) is worth
     announcing again as `after`."""

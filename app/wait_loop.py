@@ -16,7 +16,7 @@ from app.queue_wait_estimate import estimate_for
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
-from app.wait_announcement import changed_materially
+from app.wait_announcement import announced, changed_materially, median_of
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,8 @@ class WaitLoop:
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds
         )
-        median = wait.median if wait else None
         changed = ahead != record.announced_ahead or changed_materially(
-            record.announced_wait, median
+            record.announced_wait, median_of(wait)
         )
         sentences: list[Say] = []
         # Back in the wait loop: whatever a prompt was waiting for is over, so "1" opens
@@ -77,7 +76,7 @@ class WaitLoop:
                 speech.people_ahead_sentence(ctx.lang, ctx.language, ahead),
                 speech.wait_sentence(ctx.lang, ctx.language, wait),
             ]
-            updates |= {"announced_ahead": ahead, "announced_wait": median, "announced_at": now}
+            updates |= announced(ahead, wait, now)
         if updates or not record.heard_wait_menu:
             # The keys are explained on the first round and with every update.
             sentences.append(ctx.say(ctx.lang.prompts.wait_menu))
