@@ -26,7 +26,6 @@ from tests.conftest import (
     SUPPORT_NUMBER,
     Clock,
 )
-from tests.loopback import free_port
 from tests.own_cluster import OwnCluster
 from tests.test_agent_console import Console, put_through
 
@@ -51,27 +50,19 @@ def cluster_client(cluster: OwnCluster) -> Iterator[RedisCluster]:
     client.close()
 
 
-def cluster_app(cluster: OwnCluster, jobs_url: str, clock: Clock) -> Flask:
-    settings = Settings(
-        _env_file=None,
-        app_env=AppEnv.development,
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        public_base_url=PUBLIC_BASE_URL,
-        redis_url=cluster.url,
-        redis_cluster=True,
-        jobs_redis_url=jobs_url,
-        rasa_url=f"http://127.0.0.1:{free_port()}",  # nothing listens: the keypad menu
-        rasa_token="test-rasa-token",
-    )
-    return create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
-
-
 @pytest.fixture
 def app_on_cluster(
-    cluster: OwnCluster, cluster_client: RedisCluster, redis_url: str, clock: Clock
+    cluster: OwnCluster, cluster_client: RedisCluster, settings: Settings, clock: Clock
 ) -> Iterator[Flask]:
-    app = cluster_app(cluster, redis_url, clock)
+    """The tests' app with its queue on the cluster and its jobs on the plain Redis."""
+    on_cluster = settings.model_copy(
+        update={
+            "redis_url": cluster.url,
+            "redis_cluster": True,
+            "jobs_redis_url": settings.redis_url,
+        }
+    )
+    app = create_app({"SETTINGS": on_cluster, "CLOCK": clock, "TESTING": True})
     yield app
     app.extensions["queue_assistant"].close()
 
