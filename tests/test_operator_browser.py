@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from standin import HttpTransport, SimulatedTwilio
@@ -40,6 +41,8 @@ def test_the_operator_page_updates_its_figures_without_a_reload(
     browser.find_element(By.NAME, "agent_id").send_keys("carol")
     browser.find_element(By.NAME, "password").send_keys("carol-demo-password")
     browser.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
+    # Signed in once the console is up: opening the page sooner races the sign-in.
+    wait.until(ec.presence_of_element_located((By.ID, "state-panel")))
     browser.get(f"{page_url}/operator/")
     assert shown(browser, "#today-support .fig-calls") == "0"
     # Marks this page load: a reload would lose it.
