@@ -5,11 +5,14 @@ context handed to the agent later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import redis
 from pydantic import BaseModel
+from redis.client import Pipeline
 
+from app.redis_batch import Batch
 from app.redis_text import text
 
 # Long enough for the agent's wrap-up and a call-back within the grace period; the contact
@@ -106,6 +109,12 @@ class TranscriptEntry(BaseModel):
     from_dropped_call: bool = False
 
 
+def _stored(record: CallRecord) -> str:
+    # Fields at their defaults are left out (read back, they are the defaults again): a
+    # waiting caller's record is a fifth of its full size, and Redis holds thousands.
+    return record.model_dump_json(exclude_defaults=True)
+
+
 class CallStore:
     """Call records and transcripts in Redis, expiring a day after they were last touched."""
 
@@ -113,22 +122,38 @@ class CallStore:
         self._redis = client
 
     def save(self, record: CallRecord) -> None:
-        self._redis.set(
-            _record_key(record.call_sid), record.model_dump_json(), ex=CALL_RECORD_TTL_SECONDS
-        )
+        self._redis.set(_record_key(record.call_sid), _stored(record), ex=CALL_RECORD_TTL_SECONDS)
 
-    def get(self, call_sid: str, seen_at: float | None = None) -> CallRecord | None:
-        """The call's record; with `seen_at`, noting in the same round trip that the call
-        was heard of then (the stale-call sweep asks Twilio about calls not heard of), if it
-        is still watched: an ended call is not watched again."""
-        if seen_at is None:
-            raw = self._redis.get(_record_key(call_sid))
-        else:
-            pipe = self._redis.pipeline(transaction=False)
+    def get(self, call_sid: str) -> CallRecord | None:
+        raw = self._redis.get(_record_key(call_sid))
+        return CallRecord.model_validate_json(raw) if raw else None
+
+    def batch(self) -> Batch:
+        """Commands for this Redis and others on it sent together (`get_in`)."""
+        return Batch(self._redis)
+
+    def get_in(
+        self, batch: Batch, call_sid: str, seen_at: float
+    ) -> Callable[[], CallRecord | None]:
+        """The call's record, queued on `batch`, noting in the same round trip that the
+        call was heard of at `seen_at` (the stale-call sweep asks Twilio about calls not
+        heard of), if it is still watched: an ended call is not watched again. The
+        function returned reads the record once the batch is sent."""
+
+        def add(pipe: Pipeline) -> None:
             pipe.get(_record_key(call_sid))
             pipe.zadd(_SEEN_KEY, {call_sid: seen_at}, xx=True)
-            raw, _ = pipe.execute()
-        return CallRecord.model_validate_json(raw) if raw else None
+
+        replies = batch.queue(add)
+
+        def record() -> CallRecord | None:
+            raw, seen = replies()
+            for reply in (raw, seen):
+                if isinstance(reply, Exception):
+                    raise reply
+            return CallRecord.model_validate_json(raw) if raw else None
+
+        return record
 
     def add_to_transcript(self, call_sid: str, entry: TranscriptEntry) -> None:
         key = _transcript_key(call_sid)
@@ -206,9 +231,7 @@ class CallStore:
         # they gave, so nothing is marked as maybe someone else's (unlike a restored place).
         entries = [entry.model_dump_json() for entry in self.transcript(origin_sid)]
         pipe = self._redis.pipeline()
-        pipe.set(
-            _record_key(outbound_sid), record.model_dump_json(), ex=CALL_RECORD_TTL_SECONDS, nx=True
-        )
+        pipe.set(_record_key(outbound_sid), _stored(record), ex=CALL_RECORD_TTL_SECONDS, nx=True)
         if entries:
             key = _transcript_key(outbound_sid)
             pipe.delete(key)

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, get_origin, get_type_hints
 
 import redis
 from redis.commands.core import Script
 
+from app.redis_batch import Batch
 from app.redis_text import text
 
 
@@ -47,6 +50,13 @@ class PositionReply(NamedTuple):
     joined_at: str  # epoch seconds, '' when unknown
     agent: str  # '' when not offered or serving
     language: str  # '' while not chosen (or unknown)
+
+
+class PollReply(NamedTuple):
+    """poll.lua: {position, inputs}"""
+
+    position: PositionReply
+    inputs: str  # the queue's count of changes to what the wait estimate learns from
 
 
 class EndCallReply(NamedTuple):
@@ -124,8 +134,7 @@ class RequeueFrontReply(NamedTuple):
 
 class SnapshotReply(NamedTuple):
     """snapshot.lua: {line_length, ready, held, offered, serving, handled_json_list,
-    agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone,
-    position}"""
+    agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone}"""
 
     line_length: int
     ready: int
@@ -140,7 +149,6 @@ class SnapshotReply(NamedTuple):
     oldest_joined_at: str  # epoch seconds, '' when the line is empty
     waited: str  # seconds waited by callers who left the line in the patience window
     gone: int  # how many of them hung up unanswered
-    position: PositionReply  # the polling call's ('unknown' when none was given)
 
 
 class AgentStateReply(NamedTuple):
@@ -175,6 +183,7 @@ SCRIPT_NAMES = (
     "take_slot",
     "choose_language",
     "position",
+    "poll",
     "end_call",
     "leave",
     "dispatch",
@@ -210,6 +219,28 @@ class QueueScripts:
             raise ScriptReplyError(f"{name}.lua returned nil")
         return parse_reply(reply, raw)
 
+    def run_in(
+        self, batch: Batch, name: str, reply: type[R], keys: list[str], args: list[ScriptArg]
+    ) -> Callable[[], R]:
+        """Queue the script on `batch`; the function returned parses its reply once the
+        batch is sent (raising redis' NoScriptError when the server did not have it yet)."""
+        script = self._scripts[name]
+        if batch.takes_scripts:
+            queued = batch.queue(lambda pipe: pipe.evalsha(script.sha, len(keys), *keys, *args))
+        else:  # a round trip of its own, now
+            ran = [script(keys=keys, args=args)]
+            queued = lambda: ran  # noqa: E731
+
+        def parsed() -> R:
+            (raw,) = queued()
+            if isinstance(raw, Exception):
+                raise raw
+            if raw is None:
+                raise ScriptReplyError(f"{name}.lua returned nil")
+            return parse_reply(reply, raw)
+
+        return parsed
+
     def run_optional(
         self, name: str, reply: type[R], keys: list[str], args: list[ScriptArg]
     ) -> R | None:
@@ -222,11 +253,17 @@ def parse_reply(reply: type[R], raw: object) -> R:
     """A script's raw reply (a Redis value, or a list of them) as `reply`, each field
     converted to the type it declares."""
     values = raw if isinstance(raw, list) else [raw]
-    fields = get_type_hints(reply)  # in the order the NamedTuple declares them
+    fields = _fields(reply)
     if len(values) != len(fields):
         raise ScriptReplyError(f"{reply.__name__} expects {list(fields)}, got {raw!r}")
     converted = [_convert(kind, value) for kind, value in zip(fields.values(), values, strict=True)]
     return tuple.__new__(reply, converted)
+
+
+@functools.cache
+def _fields(reply: type[tuple[Any, ...]]) -> dict[str, Any]:
+    """A reply's fields and their types, in the order the NamedTuple declares them."""
+    return get_type_hints(reply)
 
 
 def _convert(kind: Any, value: object) -> object:

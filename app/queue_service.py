@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +31,7 @@ from app.queue_scripts import (
     EndCallReply,
     LeaveReply,
     OfferDeliveredReply,
+    PollReply,
     PositionReply,
     QueueScripts,
     R,
@@ -41,6 +42,7 @@ from app.queue_scripts import (
     SnapshotReply,
     TakeSlotReply,
 )
+from app.redis_batch import Batch
 from app.redis_text import text
 from app.settings import QUEUE_DIR, QueueSettings
 
@@ -63,6 +65,7 @@ _KEY_NAMES = (
     "callbacks",
     "callback_due",
     "patience",
+    "estimate_inputs",
 )
 # Each language the queue serves has these keys too (queue/_common.lua).
 _LANGUAGE_KEY_NAMES = ("line", "ready", "switched", "idle")
@@ -174,6 +177,16 @@ class Position:
     joined_at: float | None
     agent_id: str | None = None  # offered to, or talking with, this agent
     language: str | None = None  # None while not chosen (or unknown)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A wait poll's reading: the call's position, and `inputs`, which changes whenever what
+    the wait estimate learns from changes (an estimate made when it was the same still
+    holds)."""
+
+    position: Position
+    inputs: str
 
 
 class AgentState(StrEnum):
@@ -447,12 +460,30 @@ class QueueService:
             reply = self._run("position", PositionReply, queue, call_sid, self._now())
         return _position(reply)
 
-    def poll(self, queue: QueueSettings, call_sid: str) -> tuple[Position, QueueSnapshot]:
-        """A waiting call's position and the queue's snapshot, in one round trip."""
-        reply, snapshot = self._snapshot(queue, call_sid)
-        if self._in_a_retired_language(queue, reply.position.language):
-            reply, snapshot = self._snapshot(queue, call_sid)
-        return _position(reply.position), snapshot
+    def poll(self, queue: QueueSettings, call_sid: str) -> Polled:
+        batch = Batch(self._client)
+        polled = self.poll_in(batch, queue, call_sid)
+        batch.send()
+        return polled()
+
+    def poll_in(self, batch: Batch, queue: QueueSettings, call_sid: str) -> Callable[[], Polled]:
+        """A wait poll queued on `batch` (sent with the call's record in one round trip):
+        the call's position, and the count of changes to what the wait estimate learns
+        from. The function returned reads it once the batch is sent."""
+        self._reconcile_once(queue)
+        args: list[ScriptArg] = [call_sid, self._now(), languages_arg(queue)]
+        queued = self._scripts.run_in(batch, "poll", PollReply, queue_keys(queue), args)
+
+        def polled() -> Polled:
+            try:
+                reply = queued()
+            except redis.exceptions.NoScriptError:  # a new or restarted server: load it
+                reply = self._run("poll", PollReply, queue, call_sid, self._now())
+            if self._in_a_retired_language(queue, reply.position.language):
+                reply = self._run("poll", PollReply, queue, call_sid, self._now())
+            return Polled(_position(reply.position), reply.inputs)
+
+        return polled
 
     def end_call(self, queue: QueueSettings, call_sid: str) -> EndOutcome:
         """The call ended: hold an unserved place for the grace period, or record the end of
@@ -669,9 +700,6 @@ class QueueService:
         )
 
     def snapshot(self, queue: QueueSettings) -> QueueSnapshot:
-        return self._snapshot(queue, "")[1]
-
-    def _snapshot(self, queue: QueueSettings, call_sid: str) -> tuple[SnapshotReply, QueueSnapshot]:
         now = self._now()
         reply = self._run(
             "snapshot",
@@ -681,7 +709,6 @@ class QueueService:
             now - queue.estimate_window_seconds,
             queue.estimate_keep_durations,
             now - queue.patience_window_seconds,
-            call_sid,
         )
         agents: dict[str, dict[str, Any]] = json.loads(reply.agents_json)
         handled = _Handled.parse(
@@ -691,7 +718,7 @@ class QueueService:
         )
         # Lua's cjson writes an empty list as {}: either way, no languages.
         by_language: dict[str, dict[str, Any]] = json.loads(reply.languages_json) or {}
-        return reply, QueueSnapshot(
+        return QueueSnapshot(
             line_length=reply.line_length,
             ready=reply.ready,
             held=reply.held,

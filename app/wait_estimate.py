@@ -33,7 +33,7 @@ import heapq
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
@@ -184,8 +184,14 @@ class LineEstimate:
         return self._at[people_ahead]
 
 
-def estimate_line(snapshot: WaitSnapshot, min_samples: int = 3) -> LineEstimate | None:
-    """Estimates for every position up to `people_ahead`, or None when unknowable."""
+def estimate_line(
+    snapshot: WaitSnapshot,
+    min_samples: int = 3,
+    between_replays: Callable[[], object] | None = None,
+) -> LineEstimate | None:
+    """Estimates for every position up to `people_ahead`, or None when unknowable.
+    `between_replays` is called after each replay (a long line's, on a background thread,
+    lets the requests' threads have the interpreter)."""
     if len(snapshot.talk_times) < min_samples:
         return None
     if snapshot.agents_free + len(snapshot.busy) == 0:
@@ -196,7 +202,12 @@ def estimate_line(snapshot: WaitSnapshot, min_samples: int = 3) -> LineEstimate 
     agents = snapshot.agents_free + len(snapshot.busy)
     replays = max(_MIN_REPLAYS, min(_MAX_REPLAYS, _STEPS // (snapshot.people_ahead + agents + 1)))
     rng = random.Random(repr(snapshot))
-    return LineEstimate([_replay(snapshot, talk, wrap, rate, rng) for _ in range(replays)])
+    runs = []
+    for _ in range(replays):
+        runs.append(_replay(snapshot, talk, wrap, rate, rng))
+        if between_replays is not None:
+            between_replays()
+    return LineEstimate(runs)
 
 
 def _replay(

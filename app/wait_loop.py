@@ -4,15 +4,15 @@ and the people ahead and the wait repeated at the queue's cadence when they chan
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app import language_menu, listening, speech
 from app.arrival import Arrival
 from app.call_context import CallContext, for_called_number
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
-from app.queue_service import CallState, QueueService, QueueSnapshot
-from app.queue_wait_estimate import estimate_for
+from app.queue_service import CallState, QueueService
+from app.queue_wait_estimate import PollEstimates
 from app.settings import OperatorConfig
 from app.twilio_webhook import VoiceRequest
 from app.voice_reply import GoTo, Pause, Play, Reply, Route, Say
@@ -28,19 +28,26 @@ class WaitLoop:
     calls: CallStore
     arrival: Arrival
     clock: Clock
+    estimates: PollEstimates = field(default_factory=PollEstimates)
 
     def next_round(self, params: VoiceRequest) -> Reply:
         """One round of the wait loop. A call with no record or no place is given one (state
         lost, or a request that overtook the greeting) rather than dropped."""
-        # The record and the sweep's "still heard of", in one round trip; the place and the
-        # queue's snapshot in another.
+        # The record, the sweep's "still heard of" and the place, in one round trip (the
+        # queue is the number's, whatever the record says).
         now = self.clock()
-        record = self.calls.get(params.CallSid, seen_at=now)
+        queue = self.config.queue_for_number(params.our_number)
+        batch = self.calls.batch()
+        read_record = self.calls.get_in(batch, params.CallSid, seen_at=now)
+        read_place = self.queue_service.poll_in(batch, queue, params.CallSid)
+        batch.send()
+        record = read_record()
         if record is None:
             log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
         ctx = for_called_number(self.config, params.our_number, record.language)
-        position, snapshot = self.queue_service.poll(ctx.queue, params.CallSid)
+        polled = read_place()
+        position = polled.position
         if position.state is CallState.unknown:
             log.warning("call %s has no place in %s: taking one", params.CallSid, ctx.queue.name)
             return self.arrival.incoming(params)
@@ -49,17 +56,25 @@ class WaitLoop:
         if position.language is None and ctx.queue.multilingual:
             # Left the language menu without a choice reaching us: it is offered again.
             return language_menu.offer(self.config, ctx)
-        prompt = self._update(ctx, record, snapshot, position.people_ahead or 0, now)
+        prompt = self._update(ctx, record, polled.inputs, position.people_ahead or 0, now)
         listen = listening.while_waiting(
             (*prompt, self._hold(ctx)), speech=self.config.operator.listen_for_speech_while_waiting
         )
         return ctx.reply(listen, GoTo(Route.wait))
 
     def _update(
-        self, ctx: CallContext, record: CallRecord, snapshot: QueueSnapshot, ahead: int, now: float
+        self, ctx: CallContext, record: CallRecord, inputs: str, ahead: int, now: float
     ) -> list[Say]:
         """What to say before the music this round, saving what was announced."""
-        wait = estimate_for(snapshot, ctx.queue, ahead, ctx.language, self.config.timezone)
+        wait = self.estimates.estimate(
+            ctx.queue,
+            ctx.language,
+            ahead,
+            inputs,
+            now,
+            lambda: self.queue_service.snapshot(ctx.queue),
+            self.config.timezone,
+        )
         due = (
             record.announced_at is None
             or now - record.announced_at >= ctx.queue.announce_every_seconds

@@ -35,7 +35,10 @@ local K_PATIENCE   = KEYS[18] -- hash "<5-minute bucket>:waited" -> seconds wait
                               --   how many of them hung up unanswered: the abandonment rate's
                               --   two sums, kept by bucket so reading them costs the same
                               --   whatever the traffic
-local QUEUE_KEYS   = 18       -- the queue's own keys, before each language's
+local K_INPUTS     = KEYS[19] -- string: a count bumped whenever what the wait estimate learns
+                              --   from changes (durations, patience sums, agents): a wait poll
+                              --   reuses a recent estimate while it has not moved
+local QUEUE_KEYS   = 19       -- the queue's own keys, before each language's
 -- Then four keys per language of the queue, in the order of the languages given as the
 -- last ARGV of every script (comma-separated codes, the queue's default first):
 --   line     zset ticket -> ticket: who counts as ahead in this language (waiting, offered,
@@ -65,6 +68,7 @@ local ENDED_KEEP_SECONDS = 86400
 
 -- Remember what the wait estimate learns from (see K_HANDLED).
 local function note_handled(rec)
+  redis.call('INCR', K_INPUTS)
   redis.call('LPUSH', K_HANDLED, cjson.encode(rec))
   redis.call('LTRIM', K_HANDLED, 0, HANDLED_KEEP - 1)
 end
@@ -72,6 +76,7 @@ end
 -- A caller leaves the line (answered or not) after waiting since they joined.
 local function note_left_line(rec, now, answered)
   if not rec.joined_at then return end
+  redis.call('INCR', K_INPUTS)
   local bucket = math.floor(now / PATIENCE_BUCKET_SECONDS)
   redis.call('HINCRBYFLOAT', K_PATIENCE, bucket .. ':waited', math.max(0, now - rec.joined_at))
   if not answered then
@@ -183,6 +188,7 @@ end
 -- An agent's record keeps the languages they speak (given with every change of state), so
 -- an available agent is in the idle set of each of those languages the queue serves.
 local function save_agent(agent, rec)
+  redis.call('INCR', K_INPUTS)
   redis.call('HSET', K_AGENTS, agent, cjson.encode(rec))
   local available = rec.state == 'available'
   if available then

@@ -34,5 +34,6 @@ rec.callback_retry_after = retry_after
 save_ticket(ticket, rec)
 redis.call('HSET', K_CALLS, sid, ticket)
 agent_rec.call_sid = sid
+redis.call('INCR', K_INPUTS)
 redis.call('HSET', K_AGENTS, agent, cjson.encode(agent_rec))
 return {'placed', rec.callback_from or ''}

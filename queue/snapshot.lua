@@ -1,10 +1,8 @@
 -- The numbers the wait estimate and the operator need, read in one consistent moment.
 -- ARGV: now, since (oldest ended_at of the K_HANDLED records to return), keep_durations
 --   (return older records too until this many talk times and wrap-ups are in),
---   patience_since (the oldest moment the abandonment sums cover), call_sid (a wait poll's
---   call, whose position comes with the snapshot: one round trip; '' for none), languages
--- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone, position}
---   position: the call's, as position.lua returns it (state 'unknown' without a call)
+--   patience_since (the oldest moment the abandonment sums cover), languages
+-- Returns: {line_length, ready, held, offered, serving, handled_json_list, agents_json, undecided, languages_json, callbacks, oldest_joined_at, waited, gone}
 --   handled_json_list: the K_HANDLED records since `since` (and older ones of talk times
 --     and wrap-ups, up to keep_durations of each), newest first
 --   agents_json: {agent id: {state, since, languages}} for every agent who has signed in
@@ -15,7 +13,7 @@
 --   waited, gone: since patience_since, seconds waited by callers who left the line and how
 --     many of them hung up unanswered (buckets older than that are dropped)
 local now, since, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local patience_since, poll_sid = tonumber(ARGV[4]), ARGV[5]
+local patience_since = tonumber(ARGV[4])
 expire_due(now)
 local handled = {}
 local talks, wraps = 0, 0
@@ -75,5 +73,4 @@ return {
   oldest_joined_at,
   tostring(waited),
   gone,
-  where_is(poll_sid),
 }

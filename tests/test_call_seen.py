@@ -8,15 +8,35 @@ import redis
 from app.calls import CallRecord, CallStore
 
 
+def _read(calls: CallStore, call_sid: str, seen_at: float) -> CallRecord | None:
+    batch = calls.batch()
+    record = calls.get_in(batch, call_sid, seen_at)
+    batch.send()
+    return record()
+
+
 def test_reading_a_record_can_note_the_call_was_heard_of(redis_client: redis.Redis) -> None:
     calls = CallStore(redis_client)
     record = CallRecord(call_sid="CA1", queue="support", language="en-US", started_at=100.0)
     calls.save(record)
     calls.seen("CA1", 100.0)
-    assert calls.get("CA1", seen_at=160.0) == record
+    assert _read(calls, "CA1", seen_at=160.0) == record
     assert calls.quiet_since(150.0) == []  # heard of at 160
     assert calls.quiet_since(170.0) == ["CA1"]
     calls.forget_seen("CA1")  # the call ended
-    assert calls.get("CA1", seen_at=200.0) == record
+    assert _read(calls, "CA1", seen_at=200.0) == record
     assert calls.quiet_since(1e12) == []  # not watched again
-    assert calls.get("CA-unknown", seen_at=200.0) is None
+    assert _read(calls, "CA-unknown", seen_at=200.0) is None
+
+
+def test_a_record_is_stored_without_its_defaults_and_read_back_whole(
+    redis_client: redis.Redis,
+) -> None:
+    calls = CallStore(redis_client)
+    record = CallRecord(
+        call_sid="CA2", queue="support", language="en-US", started_at=100.0, announced_ahead=0
+    )
+    calls.save(record)
+    raw = redis_client.get("call:CA2")
+    assert raw is not None and b"verification" not in raw and b'"announced_ahead":0' in raw
+    assert calls.get("CA2") == record

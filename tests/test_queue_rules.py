@@ -337,13 +337,28 @@ def test_a_lapsed_offer_never_delivered_leaves_the_agent_available(
     assert not queue_service.offer_delivered(support, sid, "agent-a"), "the offer is over"
 
 
-def test_a_poll_reads_the_place_and_the_snapshot_in_one_script(
+def test_a_poll_reads_the_place_and_whether_the_estimate_s_inputs_moved(
     queue_service: QueueService, support: QueueSettings, clock
 ) -> None:
+    """The count moves with what the wait estimate learns from (agents, durations, who
+    left the line), not with callers joining."""
     sids = fill(queue_service, support, 3)
-    position, snapshot = queue_service.poll(support, sids[2])
-    assert position == queue_service.position(support, sids[2])
-    assert position.people_ahead == 2
-    assert snapshot == queue_service.snapshot(support)
-    unknown, _ = queue_service.poll(support, "CA-not-a-call")
-    assert unknown.state is CallState.unknown
+    polled = queue_service.poll(support, sids[2])
+    assert polled.position == queue_service.position(support, sids[2])
+    assert polled.position.people_ahead == 2
+    assert queue_service.poll(support, "CA-not-a-call").position.state is CallState.unknown
+    fill(queue_service, support, 2)
+    assert queue_service.poll(support, sids[2]).inputs == polled.inputs
+    seen = {polled.inputs}
+    queue_service.set_agent_state(support, "agent-a", AgentState.available)
+    seen.add(queue_service.poll(support, sids[2]).inputs)
+    offer = queue_service.dispatch(support, lease_seconds=30)
+    assert offer is not None
+    queue_service.connect(support, offer.call_sid, "agent-a")  # sids[0] left the line
+    seen.add(queue_service.poll(support, sids[2]).inputs)
+    clock.advance(120)
+    queue_service.end_call(support, offer.call_sid)  # a conversation's length
+    seen.add(queue_service.poll(support, sids[2]).inputs)
+    queue_service.leave(support, sids[1])  # a caller gave up after waiting
+    seen.add(queue_service.poll(support, sids[2]).inputs)
+    assert len(seen) == 5

@@ -11,6 +11,7 @@ from app import queue_scripts
 from app.queue_scripts import (
     SCRIPT_NAMES,
     ConnectReply,
+    PollReply,
     ScriptReplyError,
     SnapshotReply,
     TakeSlotReply,
@@ -52,20 +53,17 @@ def test_a_reply_is_converted_to_the_types_it_declares() -> None:
     assert parse_reply(ConnectReply, [b"connected", b"93.5"]).seconds_waited == 93.5
     snapshot = parse_reply(
         SnapshotReply,
-        [
-            *[3, 1, 1, 0, 1, [b'{"seconds": 60}'], b"{}", 0, b"{}", 1, b"1795618800", b"95.5", 2],
-            [b"waiting", 2, 3, 7, b"1795618700", b"", b"en-US"],
-        ],
+        [3, 1, 1, 0, 1, [b'{"seconds": 60}'], b"{}", 0, b"{}", 1, b"1795618800", b"95.5", 2],
     )
     assert snapshot.handled_json_list == ['{"seconds": 60}']
     assert (snapshot.waited, snapshot.gone) == ("95.5", 2)
-    assert snapshot.position.people_ahead == 2 and snapshot.position.language == "en-US"
+    polled = parse_reply(PollReply, [[b"waiting", 2, 3, 7, b"1795618700", b"", b"en-US"], b"12"])
+    assert polled.position.people_ahead == 2 and polled.position.language == "en-US"
+    assert polled.inputs == "12"
 
 
 def test_a_reply_of_the_wrong_shape_is_a_clear_error() -> None:
     with pytest.raises(ScriptReplyError, match="TakeSlotReply expects"):
         parse_reply(TakeSlotReply, [7, 2, b"new"])
     with pytest.raises(ScriptReplyError, match="expected a list"):
-        parse_reply(
-            SnapshotReply, [3, 1, 1, 0, 1, b"not a list", b"{}", 0, b"{}", 1, b"", b"0", 0, []]
-        )
+        parse_reply(SnapshotReply, [3, 1, 1, 0, 1, b"not a list", b"{}", 0, b"{}", 1, b"", b"0", 0])
