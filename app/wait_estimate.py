@@ -42,6 +42,7 @@ from statistics import fmean
 # line needs fewer replays, its spread being relatively small. In bench/run-wait-estimates
 # 8,000 steps were no more accurate than 2,000; 1,000 were less.
 _STEPS = 2_000
+PAUSE_EVERY = 256  # positions of a replay, about 0.1 ms
 _MIN_REPLAYS = 21
 _MAX_REPLAYS = 201
 LOW_QUANTILE = 0.2
@@ -187,11 +188,11 @@ class LineEstimate:
 def estimate_line(
     snapshot: WaitSnapshot,
     min_samples: int = 3,
-    between_replays: Callable[[], object] | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> LineEstimate | None:
     """Estimates for every position up to `people_ahead`, or None when unknowable.
-    `between_replays` is called after each replay (a long line's, on a background thread,
-    lets the requests' threads have the interpreter)."""
+    `pause` is called every PAUSE_EVERY positions of each replay (a long line's, on a
+    background thread, lets the requests' threads have the interpreter)."""
     if len(snapshot.talk_times) < min_samples:
         return None
     if snapshot.agents_free + len(snapshot.busy) == 0:
@@ -204,9 +205,7 @@ def estimate_line(
     rng = random.Random(repr(snapshot))
     runs = []
     for _ in range(replays):
-        runs.append(_replay(snapshot, talk, wrap, rate, rng))
-        if between_replays is not None:
-            between_replays()
+        runs.append(_replay(snapshot, talk, wrap, rate, rng, pause))
     return LineEstimate(runs)
 
 
@@ -216,6 +215,7 @@ def _replay(
     wrap: _Durations,
     rate: float,
     rng: random.Random,
+    pause: Callable[[], object] | None = None,
 ) -> list[float]:
     """One possible future: when an agent is free for a caller behind 0, 1, ...
     `people_ahead` callers (inf: never)."""
@@ -229,7 +229,9 @@ def _replay(
     heapq.heapify(free_at)
     staffing = StaffingTimeline(snapshot.staffing_changes, free_at)
     answered_at = []
-    for _ in range(snapshot.people_ahead):
+    for position in range(snapshot.people_ahead):
+        if pause is not None and position % PAUSE_EVERY == 0:
+            pause()
         first_free = staffing.next_free()
         answered_at.append(first_free)  # a caller with this many ahead is answered then
         if math.isinf(first_free):

@@ -127,3 +127,14 @@ def test_a_language_without_a_voice_never_renders_a_say(
     root = document(Reply((Say(text), GoTo(Route.wait)), lao))
     assert [child.tag for child in root] == ["Redirect"]
     assert "nothing recorded to play" in caplog.text
+
+
+def test_a_reply_is_rendered_once_and_kept_by_value() -> None:
+    """A wait-loop round is the same value for every caller of a language: the second
+    caller's document is the first's, not built again; a different reply is its own."""
+    twiml.render.cache_clear()
+    first = twiml.render(Reply((Say("Still waiting."), GoTo(Route.wait)), ENGLISH))
+    again = twiml.render(Reply((Say("Still waiting."), GoTo(Route.wait)), ENGLISH))
+    assert again is first and twiml.render.cache_info().hits == 1
+    other = twiml.render(Reply((Say("Nearly there."), GoTo(Route.wait)), ENGLISH))
+    assert "Nearly there." in other and "Still waiting." not in other
