@@ -151,6 +151,7 @@ class PollEstimates:
     def __init__(self) -> None:
         self._kept: dict[tuple[str, str | None], _Kept] = {}
         self._refreshing: dict[tuple[str, str | None], threading.Thread] = {}
+        self._line_locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def estimate(
@@ -182,7 +183,18 @@ class PollEstimates:
         if kept is not None and kept.stands_in(people_ahead, now):
             self._replay_later(key, replay)
             return kept.at_position(people_ahead)
-        return replay().at_position(people_ahead)
+        # One replay at a time per line: the polls that find it old together (a worker's
+        # first, a burst after a quiet spell) wait for it rather than each replaying it.
+        with self._replaying(key):
+            with self._lock:
+                kept = self._kept.get(key)
+            if kept is None or not kept.serves(people_ahead, inputs, now):
+                kept = replay()
+        return kept.at_position(people_ahead)
+
+    def _replaying(self, key: tuple[str, str | None]) -> threading.Lock:
+        with self._lock:
+            return self._line_locks.setdefault(key, threading.Lock())
 
     def _replay_later(
         self, key: tuple[str, str | None], replay: Callable[[Callable[[], object]], _Kept]

@@ -3,9 +3,11 @@
 reference app (bench/bare_poll_app.py) in the same run, and the Redis memory each waiting
 caller costs. Writes bench/results/wait-poll.md.
 
-Every stack serves the same Redis and the same callers. Before the measured rates, every
-caller is polled once, so each stack meets callers who have heard the wait menu (a first
-poll saves the record; a later one only when the figures change)."""
+Every stack serves the same Redis and the same callers, all running at once; each rate is
+sent to every server in turn before the next rate, so the shared machine's drifts in speed
+touch them alike. Before the measured rates, every caller is polled once on each, so each
+meets callers who have heard the wait menu (a first poll saves the record; a later one
+only when the figures change)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +43,7 @@ from bench.incoming_latency import (
 )
 from bench.measure import machine_description, process_tree_cpu_seconds, progress
 from bench.open_loop import RateResult, form_request, run_at_rate
-from bench.redis_server import RedisServer, free_port, redis_server
+from bench.redis_server import free_port, redis_server
 from standin import HttpTransport, SimulatedTwilio
 
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -55,6 +57,7 @@ TARGET_BYTES_PER_CALLER = 1024
 SEED_THREADS = 16
 BUSY_AGENTS = 20
 POLL_EXPECT = b"<Redirect"
+LEAD_IN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,10 @@ class Ladder:
     app: str  # "app" or "bare"
     steps: list[Step] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        return self.stack.name + (" (bare reference)" if self.app == "bare" else "")
+
     def at(self, rate: float) -> Step | None:
         return next((s for s in self.steps if s.rate == rate), None)
 
@@ -268,37 +275,57 @@ def _redis_cpu(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def climb(
-    stack: Stack,
-    app: str,
-    server: Server,
-    client: redis.Redis,
-    payloads: list[bytes],
-    rates: Sequence[float],
-    seconds: float,
-) -> Ladder:
-    ladder = Ladder(stack, app)
-    for rate in rates:
-        web_before, redis_before = server.cpu_seconds(), _redis_cpu(client)
+@dataclass
+class Contender:
+    """One server under the load: the app on a stack, or the bare reference."""
+
+    ladder: Ladder
+    server: Server
+    client: redis.Redis  # its Redis, for the CPU it used
+    payloads: list[bytes]
+    saturated: bool = False
+
+    def step(self, rate: float, seconds: float) -> Step:
+        # Unmeasured, the same rate first: the server has been idle while the others were
+        # measured, and a line its process last replayed a minute ago is replayed now, as
+        # it would not be under a steady load.
+        run_at_rate("127.0.0.1", self.server.port, self.payloads, rate, LEAD_IN_SECONDS)
+        web_before, redis_before = self.server.cpu_seconds(), _redis_cpu(self.client)
         result = run_at_rate(
-            "127.0.0.1", server.port, payloads, rate, seconds, seed=int(rate), expect=POLL_EXPECT
+            "127.0.0.1",
+            self.server.port,
+            self.payloads,
+            rate,
+            seconds,
+            seed=int(rate),
+            expect=POLL_EXPECT,
         )
         answered = max(result.ok, 1)
         step = Step(
             result,
-            web_cpu_ms=(server.cpu_seconds() - web_before) * 1000 / answered,
-            redis_cpu_ms=(_redis_cpu(client) - redis_before) * 1000 / answered,
+            web_cpu_ms=(self.server.cpu_seconds() - web_before) * 1000 / answered,
+            redis_cpu_ms=(_redis_cpu(self.client) - redis_before) * 1000 / answered,
         )
-        ladder.steps.append(step)
+        self.ladder.steps.append(step)
+        self.saturated = step.p(0.99) > SATURATED_MS or bool(step.failed)
         progress(
-            f"  {rate:6.0f}/s: p50 {step.p(0.5):7.1f} ms  p99 {step.p(0.99):7.1f} ms"
-            f"  {step.failed} failed  CPU per poll: web {step.web_cpu_ms:.2f} ms,"
-            f" Redis {step.redis_cpu_ms:.3f} ms  (generator late by at most"
-            f" {result.late_ms:.0f} ms)"
+            f"  {self.ladder.label:<34} p50 {step.p(0.5):7.1f} ms  p99 {step.p(0.99):7.1f}"
+            f" ms  {step.failed} failed  CPU per poll: web {step.web_cpu_ms:.2f} ms, Redis"
+            f" {step.redis_cpu_ms:.3f} ms  (generator late by at most {result.late_ms:.0f} ms)"
         )
-        if step.p(0.99) > SATURATED_MS or step.failed:
-            break
-    return ladder
+        return step
+
+
+def climb_together(contenders: list[Contender], rates: Sequence[float], seconds: float) -> None:
+    """Each rate on every server in turn before the next rate: the machine's speed drifts
+    (a shared host), and this way a drift touches all of them alike."""
+    for rate in rates:
+        running = [c for c in contenders if not c.saturated]
+        if not running:
+            return
+        progress(f"{rate:.0f} polls/s")
+        for contender in running:
+            contender.step(rate, seconds)
 
 
 def warm_up(port: int, payloads: list[bytes]) -> None:
@@ -382,7 +409,8 @@ def report(
         "| target | measured | met |",
         "| --- | --: | :-: |",
         f"| p99 ≤ {TARGET_P99_MS:.0f} ms at {TARGET_RATE:.0f} polls/s ({chosen.stack.name}) "
-        f"| {_ms(p99)} ms | {'yes' if p99 <= TARGET_P99_MS else 'no'} |",
+        f"| {f'{_ms(p99)} ms' if at_target else 'not measured'} "
+        f"| {'yes' if p99 <= TARGET_P99_MS else 'no'} |",
         f"| highest rate with p99 ≤ {KNEE_P99_MS:.0f} ms ≥ {TARGET_SHARE_OF_BARE}x the bare"
         f" reference's | {chosen.knee:.0f}/s vs {bare.knee:.0f}/s = {share:.2f}x "
         f"| {'yes' if share >= TARGET_SHARE_OF_BARE else 'no'} |",
@@ -400,7 +428,7 @@ def report(
         for rate in rates:
             step = ladder.at(rate)
             cells.append(_ms(step.p(0.99)) if step else "")
-        label = f"{ladder.stack.name}" + (" (bare reference)" if ladder is bare else "")
+        label = ladder.label
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {ladder.knee:.0f}/s |")
     lines += ["", "## p50 (ms) by rate and stack", ""]
     lines += [
@@ -409,7 +437,7 @@ def report(
     ]
     for ladder in [*ladders, bare]:
         cells = [_ms(s.p(0.5)) if (s := ladder.at(r)) else "" for r in rates]
-        label = f"{ladder.stack.name}" + (" (bare reference)" if ladder is bare else "")
+        label = ladder.label
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -424,7 +452,7 @@ def report(
     for ladder in [*ladders, bare]:
         step = ladder.at(TARGET_RATE)
         if step is not None:
-            label = f"{ladder.stack.name}" + (" (bare reference)" if ladder is bare else "")
+            label = ladder.label
             lines.append(f"| {label} | {step.web_cpu_ms:.2f} | {step.redis_cpu_ms:.3f} |")
     notes = [
         f"- {ladder.stack.name}: {ladder.stack.note}" for ladder in ladders if ladder.stack.note
@@ -508,15 +536,32 @@ def main(argv: list[str] | None = None) -> int:
         called = config.queue_named(config.queues.default_queue).numbers[0]
         client, bare_client = ours.client(), bare_server.client()
         try:
-            ladders, ours_memory = _measure_app(
-                args, stacks, rates, env, log, client, operator_file, called
+            waiting, ours_memory = _seed_app(
+                args, stacks[0], env, log, client, operator_file, called
             )
-            bare, bare_memory = _measure_bare(
-                args, rates, env, log, bare_server, bare_client, called
-            )
+            bare_sids, bare_memory = _seed_bare(args, bare_client)
+            with ExitStack() as running:
+                contenders = []
+                for stack in stacks:
+                    server = running.enter_context(serving(stack, "app:create_app()", env, log))
+                    payloads = poll_payloads(server.port, waiting, called, signed=True)
+                    contenders.append(Contender(Ladder(stack, "app"), server, client, payloads))
+                bare_env = env | {"BARE_REDIS_URL": bare_server.url}
+                server = running.enter_context(
+                    serving(BARE_STACK, "bench.bare_poll_app:create_app()", bare_env, log)
+                )
+                payloads = poll_payloads(server.port, bare_sids, called, signed=False)
+                contenders.append(
+                    Contender(Ladder(BARE_STACK, "bare"), server, bare_client, payloads)
+                )
+                progress(f"{len(contenders)} servers up; every caller polled once on each")
+                for contender in contenders:
+                    warm_up(contender.server.port, contender.payloads)
+                climb_together(contenders, rates, args.seconds)
         finally:
             client.close()
             bare_client.close()
+    ladders, bare = [c.ladder for c in contenders[:-1]], contenders[-1].ladder
     text = report(ladders, bare, ours_memory, bare_memory, args, started, time.monotonic() - t0)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
@@ -525,54 +570,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _measure_app(
+def _seed_app(
     args: argparse.Namespace,
-    stacks: list[Stack],
-    rates: list[float],
+    stack: Stack,
     env: dict[str, str],
     log: Path,
     client: redis.Redis,
     operator_file: Path,
     called: str,
-) -> tuple[list[Ladder], Memory]:
+) -> tuple[list[str], Memory]:
+    """The app's waiting callers (agents on calls with the first of them) and their memory."""
     before = int(client.info("memory")["used_memory"])
-    progress(f"{args.callers:,} callers arrive through /voice/incoming ({stacks[0].name})")
-    with serving(stacks[0], "app:create_app()", env, log) as server:
+    progress(f"{args.callers:,} callers arrive through /voice/incoming ({stack.name})")
+    with serving(stack, "app:create_app()", env, log) as server:
         sids = seed_app_callers(env, server.port, called, args.callers)
     memory = measure_memory(client, before, sids)
     progress(f"  Redis: {memory.per_caller:,.0f} bytes per waiting caller")
     answered = staff_busy_agents(client, operator_file, BUSY_AGENTS)
-    waiting = [sid for sid in sids if sid not in answered]
-    ladders = []
-    for stack in stacks:
-        progress(f"the app on {stack.name}")
-        with serving(stack, "app:create_app()", env, log) as server:
-            payloads = poll_payloads(server.port, waiting, called, signed=True)
-            warm_up(server.port, payloads)
-            ladders.append(climb(stack, "app", server, client, payloads, rates, args.seconds))
-    return ladders, memory
+    return [sid for sid in sids if sid not in answered], memory
 
 
-def _measure_bare(
-    args: argparse.Namespace,
-    rates: list[float],
-    env: dict[str, str],
-    log: Path,
-    server: RedisServer,
-    client: redis.Redis,
-    called: str,
-) -> tuple[Ladder, Memory]:
+def _seed_bare(args: argparse.Namespace, client: redis.Redis) -> tuple[list[str], Memory]:
     before = int(client.info("memory")["used_memory"])
     sids = [f"CA{n:032x}" for n in range(args.callers)]
     bare_poll_app.seed(client, sids, time.time())
-    memory = measure_memory(client, before, sids)
-    progress(f"the bare reference on {BARE_STACK.name}")
-    with serving(
-        BARE_STACK, "bench.bare_poll_app:create_app()", env | {"BARE_REDIS_URL": server.url}, log
-    ) as bare_server:
-        payloads = poll_payloads(bare_server.port, sids, called, signed=False)
-        ladder = climb(BARE_STACK, "bare", bare_server, client, payloads, rates, args.seconds)
-    return ladder, memory
+    return sids, measure_memory(client, before, sids)
 
 
 if __name__ == "__main__":

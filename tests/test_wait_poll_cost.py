@@ -4,7 +4,9 @@ line replayed in the background while the previous estimate is said."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -119,3 +121,23 @@ def test_a_long_line_is_replayed_in_the_background_while_the_last_estimate_is_sa
     assert snapshots.reads == 2
     replayed = ask("1")
     assert replayed is not first and snapshots.reads == 2
+
+
+def test_polls_that_find_the_line_old_together_replay_it_once(
+    queue_service: QueueService, support: QueueSettings, clock: Clock
+) -> None:
+    """A worker's first polls, or a burst after a quiet spell: one replays, the rest wait."""
+    a_team_with_history(queue_service, support, clock)
+    for _ in range(3):
+        queue_service.take_slot(support, new_call_sid(), None)
+    estimates, snapshots = PollEstimates(), CountedSnapshots(queue_service, support)
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> object:
+        start.wait(timeout=10)
+        return estimates.estimate(support, "en-US", 2, "1", clock(), snapshots, UTC)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert snapshots.reads == 1
+    assert answers[0] is not None and all(answer is answers[0] for answer in answers)
