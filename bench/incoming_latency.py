@@ -165,9 +165,22 @@ def gunicorn(
     env: dict[str, str], log: Path, role: str = "voice"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The web process as the Procfile runs it, on env's PORT; its output goes to `log`."""
-    with log.open("wb") as output:
+    with web_server(web_command(role), env, log) as process:
+        yield process
+
+
+@contextmanager
+def web_server(
+    command: str, env: dict[str, str], log: Path, append: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` run by bash from the repository root until its /healthz answers (at env's
+    PUBLIC_BASE_URL), stopped afterwards; its output goes to `log`."""
+    with log.open("ab" if append else "wb") as output:
+        if append:
+            output.write(f"\n$ {command}\n".encode())
+            output.flush()
         process = subprocess.Popen(
-            ["bash", "-c", f"exec {web_command(role)}"],
+            ["bash", "-c", f"exec {command}"],
             cwd=REPO_ROOT,
             env=env,
             stdout=output,

@@ -12,7 +12,6 @@ only when the figures change)."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,10 +35,9 @@ from bench.incoming_latency import (
     AUTH_TOKEN,
     _app_env,
     _place_call,
-    _stop,
-    _wait_until_ready,
     always_open_operator_file,
     web_command,
+    web_server,
 )
 from bench.measure import machine_description, process_tree_cpu_seconds, progress
 from bench.open_loop import RateResult, form_request, run_at_rate
@@ -126,22 +124,8 @@ def serving(stack: Stack, app: str, env: dict[str, str], log: Path) -> Iterator[
         port=port, app=app, app_factory=f"{module}:{factory.removesuffix('()')}"
     )
     env = env | {"PORT": str(port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    with log.open("ab") as output:
-        output.write(f"\n$ {command}\n".encode())
-        output.flush()
-        process = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_until_ready(process, env["PUBLIC_BASE_URL"], log)
-            yield Server(port, process.pid)
-        finally:
-            _stop(process)
+    with web_server(command, env, log, append=True) as process:
+        yield Server(port, process.pid)
 
 
 # -- the callers ----------------------------------------------------------------------------

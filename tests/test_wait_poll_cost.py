@@ -38,6 +38,16 @@ def a_team_with_history(queue_service: QueueService, queue: QueueSettings, clock
         answer(queue_service, queue, f"agent-100{i}")
 
 
+def a_line_of(
+    waiting: int, queue_service: QueueService, queue: QueueSettings, clock: Clock
+) -> tuple[PollEstimates, CountedSnapshots]:
+    """A team with history, `waiting` callers, and estimates that count the queue's reads."""
+    a_team_with_history(queue_service, queue, clock)
+    for _ in range(waiting):
+        queue_service.take_slot(queue, new_call_sid(), None)
+    return PollEstimates(), CountedSnapshots(queue_service, queue)
+
+
 class CountedSnapshots:
     def __init__(self, queue_service: QueueService, queue: QueueSettings) -> None:
         self.reads = 0
@@ -76,10 +86,7 @@ def test_a_wait_poll_costs_one_redis_round_trip(
 def test_the_queue_is_read_whole_again_only_when_the_estimate_s_inputs_moved(
     queue_service: QueueService, support: QueueSettings, clock: Clock
 ) -> None:
-    a_team_with_history(queue_service, support, clock)
-    for _ in range(3):
-        queue_service.take_slot(support, new_call_sid(), None)
-    estimates, snapshots = PollEstimates(), CountedSnapshots(queue_service, support)
+    estimates, snapshots = a_line_of(3, queue_service, support, clock)
 
     def ask(inputs: str) -> object:
         return estimates.estimate(support, "en-US", 2, inputs, clock(), snapshots, UTC)
@@ -102,10 +109,7 @@ def test_the_queue_is_read_whole_again_only_when_the_estimate_s_inputs_moved(
 def test_a_long_line_is_replayed_in_the_background_while_the_last_estimate_is_said(
     queue_service: QueueService, support: QueueSettings, clock: Clock
 ) -> None:
-    a_team_with_history(queue_service, support, clock)
-    for _ in range(BACKGROUND_LINE_POSITIONS + 10):
-        queue_service.take_slot(support, new_call_sid(), None)
-    estimates, snapshots = PollEstimates(), CountedSnapshots(queue_service, support)
+    estimates, snapshots = a_line_of(BACKGROUND_LINE_POSITIONS + 10, queue_service, support, clock)
     ahead = BACKGROUND_LINE_POSITIONS
 
     def ask(inputs: str) -> object:
@@ -127,10 +131,7 @@ def test_polls_that_find_the_line_old_together_replay_it_once(
     queue_service: QueueService, support: QueueSettings, clock: Clock
 ) -> None:
     """A worker's first polls, or a burst after a quiet spell: one replays, the rest wait."""
-    a_team_with_history(queue_service, support, clock)
-    for _ in range(3):
-        queue_service.take_slot(support, new_call_sid(), None)
-    estimates, snapshots = PollEstimates(), CountedSnapshots(queue_service, support)
+    estimates, snapshots = a_line_of(3, queue_service, support, clock)
     start = threading.Barrier(8)
 
     def ask(_: int) -> object:
