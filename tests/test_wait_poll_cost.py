@@ -142,3 +142,15 @@ def test_polls_that_find_the_line_old_together_replay_it_once(
         answers = list(pool.map(ask, range(8)))
     assert snapshots.reads == 1
     assert answers[0] is not None and all(answer is answers[0] for answer in answers)
+
+
+def test_a_poll_on_a_server_that_lost_its_scripts_loads_them_and_answers(
+    queue_service: QueueService, support: QueueSettings, redis_client: redis.Redis
+) -> None:
+    """A restarted or failed-over Redis has no scripts: the pipelined poll's NOSCRIPT is
+    answered by running it the ordinary way, which loads it."""
+    sid = new_call_sid()
+    queue_service.take_slot(support, sid, None)
+    redis_client.script_flush()
+    assert queue_service.poll(support, sid).position.people_ahead == 0
+    assert queue_service.poll(support, sid).position.people_ahead == 0  # loaded again
