@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from app import language_menu, listening, speech
 from app.arrival import Arrival
-from app.call_context import CallContext, for_called_number
+from app.call_context import CallContext, call_context
 from app.calls import CallRecord, CallStore
 from app.clock import Clock
 from app.queue_service import CallState, QueueService
@@ -45,7 +45,7 @@ class WaitLoop:
         if record is None:
             log.warning("wait for unknown call %s: answering as a new arrival", params.CallSid)
             return self.arrival.incoming(params)
-        ctx = for_called_number(self.config, params.our_number, record.language)
+        ctx = call_context(self.config, queue, record.language)
         polled = read_place()
         position = polled.position
         if position.state is CallState.unknown:

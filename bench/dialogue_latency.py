@@ -44,6 +44,7 @@ from bench.measure import (
     percentile,
     process_tree_cpu_seconds,
     progress,
+    redis_cpu_seconds,
 )
 
 FIRST, SECOND, BURST = "first", "second", "burst"
@@ -126,14 +127,13 @@ class _Meter:
         self._wall = time.perf_counter()
 
     def _read(self) -> tuple[float, ...]:
-        info = self._client.info("cpu")
         pids = self._stack.pids
         return (
             own_cpu_seconds(),
             process_tree_cpu_seconds(pids["web"]),
             process_tree_cpu_seconds(pids["rasa"]),
             process_tree_cpu_seconds(pids["actions"]),
-            float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            redis_cpu_seconds(self._client),
         )
 
     def used(self) -> CpuUse:

@@ -39,6 +39,7 @@ from bench.measure import (
     own_cpu_seconds,
     process_tree_cpu_seconds,
     progress,
+    redis_cpu_seconds,
 )
 from bench.redis_server import RedisServer, free_port, redis_server
 from standin import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid, twiml
@@ -330,9 +331,7 @@ def server_times(log: Path, offset: int) -> tuple[list[float], list[int]]:
 
 
 def _cpu_now(gunicorn_pid: int, client: redis.Redis) -> tuple[float, float, float]:
-    info = client.info("cpu")
-    redis_cpu = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-    return own_cpu_seconds(), process_tree_cpu_seconds(gunicorn_pid), redis_cpu
+    return own_cpu_seconds(), process_tree_cpu_seconds(gunicorn_pid), redis_cpu_seconds(client)
 
 
 @dataclass(frozen=True)

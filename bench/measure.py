@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 # Threads wait at most this long for each other at the start line; a longer wait means one
 # of them failed to start, and the run should stop rather than hang.
 BARRIER_SECONDS = 60.0
@@ -141,6 +143,12 @@ def machine_cpu() -> MachineCpu:
         steal=steal / ticks,
         total=sum(fields) / ticks,
     )
+
+
+def redis_cpu_seconds(client: redis.Redis) -> float:
+    """CPU time redis-server has used since it started (its `INFO cpu`)."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def ours_cpu_seconds() -> float:

@@ -58,6 +58,7 @@ from bench.measure import (
     percentile,
     process_tree_cpu_seconds,
     progress,
+    redis_cpu_seconds,
 )
 from bench.redis_server import RedisServer, free_port, redis_server, server_version
 from standin import HttpTransport, SimulatedCall, SimulatedTwilio, new_call_sid
@@ -282,12 +283,11 @@ class _Cpu:
 
     @classmethod
     def now(cls, gunicorn_pids: list[int], client: redis.Redis) -> _Cpu:
-        info = client.info("cpu")
         machine = machine_cpu()
         return cls(
             web=sum(process_tree_cpu_seconds(pid) for pid in gunicorn_pids),
             client=own_cpu_seconds(),
-            redis=float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            redis=redis_cpu_seconds(client),
             machine_busy=machine.busy,
             machine_total=machine.total,
         )

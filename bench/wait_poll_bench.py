@@ -39,7 +39,12 @@ from bench.incoming_latency import (
     web_command,
     web_server,
 )
-from bench.measure import machine_description, process_tree_cpu_seconds, progress
+from bench.measure import (
+    machine_description,
+    process_tree_cpu_seconds,
+    progress,
+    redis_cpu_seconds,
+)
 from bench.open_loop import RateResult, form_request, run_at_rate
 from bench.redis_server import free_port, redis_server
 from standin import HttpTransport, SimulatedTwilio
@@ -149,7 +154,10 @@ def seed_app_callers(env: dict[str, str], port: int, called: str, count: int) ->
                     return
                 result = _place_call(twilio, f"+1202{n:07d}", called)
                 with lock:
-                    (errors.append(result.error) if result.error else sids.append(result.sid))
+                    if result.error:
+                        errors.append(result.error)
+                    else:
+                        sids.append(result.sid)
                     done = len(sids)
                 if done % 2000 == 0:
                     progress(f"  {done:,} of {count:,} callers waiting")
@@ -254,11 +262,6 @@ class Ladder:
         return max(held, default=0.0)
 
 
-def _redis_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
 @dataclass
 class Contender:
     """One server under the load: the app on a stack, or the bare reference."""
@@ -274,7 +277,7 @@ class Contender:
         # measured, and a line its process last replayed a minute ago is replayed now, as
         # it would not be under a steady load.
         run_at_rate("127.0.0.1", self.server.port, self.payloads, rate, LEAD_IN_SECONDS)
-        web_before, redis_before = self.server.cpu_seconds(), _redis_cpu(self.client)
+        web_before, redis_before = self.server.cpu_seconds(), redis_cpu_seconds(self.client)
         result = run_at_rate(
             "127.0.0.1",
             self.server.port,
@@ -288,7 +291,7 @@ class Contender:
         step = Step(
             result,
             web_cpu_ms=(self.server.cpu_seconds() - web_before) * 1000 / answered,
-            redis_cpu_ms=(_redis_cpu(self.client) - redis_before) * 1000 / answered,
+            redis_cpu_ms=(redis_cpu_seconds(self.client) - redis_before) * 1000 / answered,
         )
         self.ladder.steps.append(step)
         self.saturated = step.p(0.99) > SATURATED_MS or bool(step.failed)
