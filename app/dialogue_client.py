@@ -9,7 +9,9 @@ one trial request after the cool-down succeeds.
 Several Rasa processes (RASA_URLS) share the conversations (trackers and locks live in
 Redis), so turns go round them, each with its own breaker; one that refuses the connection
 is skipped within the same turn, since it never saw the message. A turn that reached a
-process and then failed is not sent again: it may have been handled.
+process and then failed is not sent again: it may have been handled. Each process holds at
+most its share of turns at once (app/dialogue_slots.py): when every one is full, the turn
+falls back at once.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from app.clock import Clock
+from app.dialogue_slots import TurnSlots
 from app.http_sessions import SessionPerThread
 
 log = logging.getLogger(__name__)
+
+
+DIALOGUE_BUSY = "every Rasa process is at its turn limit"
 
 
 class DialogueUnavailable(Exception):
@@ -132,11 +138,12 @@ class RasaClient:
         base_url: str | Sequence[str],
         token: str,
         budget_seconds: float = 1.5,
-        max_in_flight: int = 8,
+        slots: TurnSlots | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        """`breaker`: the first server's (tests give their own clock); the others get new
-        ones."""
+        """`slots`: the bound on turns at once per Rasa process (none: unbounded, for the
+        operators' tools). `breaker`: the first server's (tests give their own clock); the
+        others get new ones."""
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ValueError("no Rasa URL")
@@ -147,9 +154,7 @@ class RasaClient:
         self._turns = itertools.count()
         self._token = token
         self._budget = budget_seconds
-        # Past saturation Rasa just queues requests (the caller hears silence): bound the
-        # turns in flight per process and fall back instead of queueing behind a busy Rasa.
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._slots = slots
         self._sessions = SessionPerThread()
 
     @property
@@ -187,12 +192,14 @@ class RasaClient:
         """Send one message and read back the conversation's slots, within the budget.
         `told_first`: app messages sent before it, in the same budget, whose replies are
         not wanted."""
-        if not self._slots.acquire(blocking=False):
-            raise DialogueUnavailable("too many turns in flight")
-        try:
-            deadline = time.monotonic() + self._budget
-            tried = 0
-            for server in self._in_turn():
+        deadline = time.monotonic() + self._budget
+        tried = busy = 0
+        for server in self._in_turn():
+            slot = self._slots.take(server.base) if self._slots else ""
+            if slot is None:
+                busy += 1  # full: Rasa would only queue it past the budget
+                continue
+            try:
                 if not server.breaker.allow():
                     continue
                 tried += 1
@@ -209,9 +216,12 @@ class RasaClient:
                     raise DialogueUnavailable(type(exc).__name__) from exc
                 server.breaker.succeeded()
                 return turn
-            raise DialogueUnavailable("no Rasa process answered" if tried else "circuit open")
-        finally:
-            self._slots.release()
+            finally:
+                if self._slots and slot:
+                    self._slots.give_back(server.base, slot)
+        if tried:
+            raise DialogueUnavailable("no Rasa process answered")
+        raise DialogueUnavailable(DIALOGUE_BUSY if busy else "circuit open")
 
     def understand(self, text: str, timeout: float = 10.0) -> Understanding:
         """The intent and entities of `text` through the running model, outside any

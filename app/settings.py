@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # turns go round them and skip one that is down.
     rasa_urls: str = ""
     rasa_token: str = ""
+    # Turns a second one Rasa process serves on this hardware (bench/run-dialogue-capacity
+    # measures it): each process then holds at most the turns it answers within 40% of
+    # the turn budget, and further turns get the keypad menu at once (app/dialogue_slots.py).
+    rasa_turns_per_second: float = Field(default=20.0, gt=0, le=10_000)
     customers_file: Path = DEMO_DIR / "customers.yml"
     agents_file: Path = DEMO_DIR / "agents.yml"
     # Signs the agent console's session cookie.

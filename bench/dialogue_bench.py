@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import signal
 import subprocess
@@ -31,7 +30,7 @@ from bench.dialogue_nlu import NluResult, evaluate
 from bench.dialogue_report import RunInfo, render
 from bench.dialogue_stack import dialogue_stack, script_output
 from bench.dialogue_utterances import opening_utterances
-from bench.incoming_latency import web_command
+from bench.incoming_latency import web_command, web_size
 from bench.measure import machine_description, progress
 from bench.redis_server import server_version
 
@@ -171,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         versions=_versions(venv),
         model=model.name,
         web_command=web_command(),
-        web_size=f"WEB_WORKERS={os.environ.get('WEB_WORKERS', '2')}, "
-        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')}",
+        web_size=f"WEB_WORKERS={web_size('WEB_WORKERS')}, WEB_THREADS={web_size('WEB_THREADS')}",
     )
     report = render(info, latency, nlu, languages)
     args.output.write_text(report, encoding="utf-8")

@@ -147,12 +147,12 @@ class _Meter:
 
 class Bench:
     def __init__(self, stack: Stack, called: str, language: str) -> None:
-        self.app = AppChannel(stack, called)
+        self.app = AppChannel(stack.app_url, called)
         self.channels: list[Channel] = [
             self.app,
-            RestChannel(stack, REST),
-            RestChannel(stack, REST_STATE),
-            RestChannel(stack, REST_TRACKER),
+            RestChannel(stack.rasa_url, stack.rasa_token, REST),
+            RestChannel(stack.rasa_url, stack.rasa_token, REST_STATE),
+            RestChannel(stack.rasa_url, stack.rasa_token, REST_TRACKER),
             TwilioVoiceChannel(stack, called),
         ]
         self.callers = Callers(language)

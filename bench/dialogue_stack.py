@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from app.settings import QUEUE_DIR, REPO_ROOT
-from bench.incoming_latency import always_open_operator_file, web_command
+from bench.incoming_latency import always_open_operator_file, web_command, web_size
 from bench.measure import progress
 from bench.redis_server import RedisServer, free_port, redis_server
 
@@ -109,8 +109,8 @@ def app_env(
         "QUEUES_FILE": str(QUEUE_DIR / "queues.yml"),
         "PORT": str(port),
         # The Procfile's defaults, said out loud so the report can name them.
-        "WEB_WORKERS": os.environ.get("WEB_WORKERS", "2"),
-        "WEB_THREADS": os.environ.get("WEB_THREADS", "8"),
+        "WEB_WORKERS": web_size("WEB_WORKERS"),
+        "WEB_THREADS": web_size("WEB_THREADS"),
         "GUNICORN_CMD_ARGS": f"--access-logformat {shlex.quote(ACCESS_LOG_FORMAT)}",
     }
 
@@ -199,12 +199,12 @@ def _ok(url: str, params: dict[str, str] | None = None) -> dict[str, Any] | None
         return {}
 
 
-def _rasa_ready(rasa_url: str, token: str, actions_url: str) -> bool:
+def rasa_ready(rasa_url: str, token: str, actions_url: str) -> bool:
     status = _ok(f"{rasa_url}/status", {"token": token})
     return bool(status and status.get("model_file")) and _ok(f"{actions_url}/health") is not None
 
 
-def _app_ready(app_url: str) -> bool:
+def app_ready(app_url: str) -> bool:
     """Healthy, and reaching Rasa with the token (otherwise every turn would fall back)."""
     health = _ok(f"{app_url}/healthz")
     return bool(health and health.get("components", {}).get("rasa", {}).get("ok"))
@@ -224,7 +224,7 @@ def wait_for_stack(
         for name, (process, log) in processes.items():
             if process.poll() is not None:
                 raise StartError(f"{name} exited early ({process.returncode}):\n{log_tail(log)}")
-        if _rasa_ready(rasa_url, token, actions_url) and _app_ready(app_url):
+        if rasa_ready(rasa_url, token, actions_url) and app_ready(app_url):
             progress(f"  stack ready after {time.monotonic() - started:.0f} s")
             return
         waited = time.monotonic() - started
@@ -256,7 +256,7 @@ def dialogue_stack(work_dir: Path, log_dir: Path, venv: Path, model: Path) -> It
     with ExitStack() as stack:
         server = stack.enter_context(redis_server("everysec"))
         progress(f"  redis-server on port {server.port}; starting the action server, Rasa")
-        env = rasa_env(server.url, token, rasa_port, actions_port)
+        env = rasa_env(server.url, token, rasa_port, actions_port) | {"RASA_MODEL": str(model)}
         scripts = REPO_ROOT / "scripts"
         started = {
             "actions": stack.enter_context(

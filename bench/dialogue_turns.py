@@ -145,9 +145,9 @@ def app_outcome(body: str) -> str:
 class AppChannel:
     name = APP
 
-    def __init__(self, stack: Stack, called: str) -> None:
-        self._transport = HttpTransport(stack.app_url, timeout=TIMEOUT_SECONDS)
-        self._signer = _Signer(stack.app_url)
+    def __init__(self, app_url: str, called: str) -> None:
+        self._transport = HttpTransport(app_url, timeout=TIMEOUT_SECONDS)
+        self._signer = _Signer(app_url)
         self._called = called
         self._lock = threading.Lock()
         self.calls_placed = 0
@@ -184,10 +184,10 @@ class RestChannel:
     """Rasa's REST channel (`rest`); with a tracker read-back (`rest+tracker`); or the
     app's channel, the state in the reply (`rest_state`)."""
 
-    def __init__(self, stack: Stack, name: str = REST) -> None:
+    def __init__(self, rasa_url: str, token: str, name: str = REST) -> None:
         self.name = name
-        self._base = stack.rasa_url
-        self._token = stack.rasa_token
+        self._base = rasa_url
+        self._token = token
         self._tracker = name == REST_TRACKER
         self._path = "rest_state" if name == REST_STATE else "rest"
         # Keep-alive like the app's RasaClient: one session per thread.

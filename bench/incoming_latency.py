@@ -126,6 +126,21 @@ def always_open_operator_file(directory: Path) -> Path:
     return path
 
 
+def procfile_web_default(variable: str) -> str:
+    """The default the Procfile's web command gives `variable` (`${WEB_THREADS:-32}`)."""
+    lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
+    command = next(line for line in lines if line.startswith("web:"))
+    found = re.search(r"\$\{" + re.escape(variable) + r":-([^}]*)\}", command)
+    if found is None:
+        raise RuntimeError(f"Procfile web command has no ${{{variable}:-...}}: {command}")
+    return found.group(1)
+
+
+def web_size(variable: str) -> str:
+    """The environment's value of WEB_WORKERS or WEB_THREADS, else the Procfile's default."""
+    return os.environ.get(variable) or procfile_web_default(variable)
+
+
 def web_command(role: str = "voice") -> str:
     """The Procfile's web command, bound to loopback (WEB_BIND's default), serving `role`
     (the Procfile's web process serves voice; "all" adds the console, "console" only it)."""

@@ -9,7 +9,6 @@ the ratios are meaningful. Writes bench/results/report.md and prints it.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
@@ -18,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from app.settings import QUEUE_DIR, REPO_ROOT, load_operator_config
-from bench.incoming_latency import measure_incoming
+from bench.incoming_latency import measure_incoming, web_size
 from bench.measure import CpuMark, Interference, machine_description, progress
 from bench.redis_server import server_version
 from bench.report import RunInfo, render
@@ -40,8 +39,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per figure")
     parser.add_argument("--callers", type=int, default=200, help="concurrent callers")
     parser.add_argument("--calls", type=int, default=5, help="calls each caller places")
-    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
-    parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
+    parser.add_argument("--web-workers", type=int, default=int(web_size("WEB_WORKERS")))
+    parser.add_argument("--web-threads", type=int, default=int(web_size("WEB_THREADS")))
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "report.md")
     return parser.parse_args(argv)
 

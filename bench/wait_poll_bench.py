@@ -87,7 +87,10 @@ def gunicorn(kind: str, workers: int, threads: int = 1) -> Stack:
 
 STACKS = {
     # The Procfile's: threads, because /voice/turn waits on Rasa (up to its budget) and a
-    # sync worker waiting there would hold every poll behind it.
+    # sync worker waiting there would hold every poll behind it; 32, so a worker holds its
+    # share of the turn slots and still takes the turns beyond them, to shed at once
+    # (bench/run-dialogue-capacity).
+    "gunicorn-gthread-2x32": gunicorn("gthread", 2, 32),
     "gunicorn-gthread-2x8": gunicorn("gthread", 2, 8),
     "gunicorn-gthread-2x2": gunicorn("gthread", 2, 2),
     "gunicorn-sync-2": gunicorn("sync", 2),
@@ -496,7 +499,7 @@ def measure_memory(client: redis.Redis, before: int, sids: Sequence[str]) -> Mem
 def _check_procfile_stack() -> None:
     """The targets are read for the first stack, which must be what the Procfile runs."""
     command = web_command()
-    for part in ("--worker-class gthread", "${WEB_WORKERS:-2}", "${WEB_THREADS:-8}"):
+    for part in ("--worker-class gthread", "${WEB_WORKERS:-2}", "${WEB_THREADS:-32}"):
         if part not in command:
             raise RuntimeError(f"the Procfile's web command changed ({part!r}): update STACKS")
 

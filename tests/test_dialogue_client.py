@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 
-from app.dialogue_client import CircuitBreaker, DialogueUnavailable, RasaClient
+from app.dialogue_client import DIALOGUE_BUSY, CircuitBreaker, DialogueUnavailable, RasaClient
+from app.dialogue_slots import TurnSlots
 from tests.loopback import running
 
 
@@ -163,33 +165,56 @@ def test_a_failed_trial_opens_the_breaker_again(
         client.turn("CA1", "hello", {})
 
 
-def test_turns_beyond_the_in_flight_bound_fall_back_instead_of_queueing(
-    rasa: MisbehavingRasa, clients: list[RasaClient]
+def test_turns_beyond_a_process_s_slots_fall_back_at_once_instead_of_queueing(
+    rasa: MisbehavingRasa, clients: list[RasaClient], redis_client: redis.Redis
 ) -> None:
     rasa.delay = 0.5
-    clients.append(client := RasaClient(rasa.url, "token", budget_seconds=2, max_in_flight=2))
-    outcomes: list[str] = []
+    slots = TurnSlots(redis_client, limit=2, budget_seconds=2)
+    clients.append(client := RasaClient(rasa.url, "token", budget_seconds=2, slots=slots))
+    outcomes: list[tuple[str, float]] = []
     lock = threading.Lock()
     started = threading.Barrier(4)
 
     def one() -> None:
         started.wait()
+        began = time.monotonic()
         try:
             client.turn("CA1", "hello", {})
             result = "answered"
         except DialogueUnavailable as exc:
             result = str(exc)
         with lock:
-            outcomes.append(result)
+            outcomes.append((result, time.monotonic() - began))
 
     threads = [threading.Thread(target=one) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert outcomes.count("too many turns in flight") >= 1
-    assert outcomes.count("answered") >= 1
+    results = [result for result, _ in outcomes]
+    assert results.count("answered") == 2, outcomes
+    assert results.count(DIALOGUE_BUSY) == 2, outcomes
+    # The two that found no slot were never sent to Rasa: it answered two turns.
+    assert rasa.requests == 2
     assert not client.is_open  # being busy is not a failure of Rasa
+    assert slots.in_use(rasa.url) == 0  # every slot given back
+
+
+def test_a_full_process_passes_its_turn_to_the_next(
+    rasa: MisbehavingRasa,
+    other_rasa: MisbehavingRasa,
+    clients: list[RasaClient],
+    redis_client: redis.Redis,
+) -> None:
+    slots = TurnSlots(redis_client, limit=1, budget_seconds=2)
+    held = slots.take(rasa.url)  # another web process's turn at the first Rasa
+    assert held is not None
+    clients.append(client := RasaClient([rasa.url, other_rasa.url], "token", slots=slots))
+    for _ in range(2):  # round-robin would send one of these to the first
+        assert client.turn("CA1", "hello", {}).replies
+    assert (rasa.requests, other_rasa.requests) == (0, 2)
+    slots.give_back(rasa.url, held)
+    assert slots.in_use(rasa.url) == 0
 
 
 def test_failures_never_carry_the_token(rasa: MisbehavingRasa, clients: list[RasaClient]) -> None:
