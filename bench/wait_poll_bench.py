@@ -91,6 +91,8 @@ STACKS = {
     # share of the turn slots and still takes the turns beyond them, to shed at once
     # (bench/run-dialogue-capacity).
     "gunicorn-gthread-2x32": gunicorn("gthread", 2, 32),
+    # One worker: how the app's figures grow from one process to two (README's sizing).
+    "gunicorn-gthread-1x32": gunicorn("gthread", 1, 32),
     "gunicorn-gthread-2x8": gunicorn("gthread", 2, 8),
     "gunicorn-gthread-2x2": gunicorn("gthread", 2, 2),
     "gunicorn-sync-2": gunicorn("sync", 2),
@@ -318,10 +320,20 @@ def climb_together(contenders: list[Contender], rates: Sequence[float], seconds:
             contender.step(rate, seconds)
 
 
+WARM_UP_RATE = 300.0
+
+
 def warm_up(port: int, payloads: list[bytes]) -> None:
-    """Every caller polled once (their first poll saves the record), unmeasured."""
+    """Every caller polled once (their first poll saves the record), unmeasured, at a rate
+    every stack measured here holds."""
     step = run_at_rate(
-        "127.0.0.1", port, payloads, 600.0, len(payloads) / 600.0, seed=0, expect=POLL_EXPECT
+        "127.0.0.1",
+        port,
+        payloads,
+        WARM_UP_RATE,
+        len(payloads) / WARM_UP_RATE,
+        seed=0,
+        expect=POLL_EXPECT,
     )
     if step.failed:
         raise RuntimeError(f"warm-up polls failed: {step.errors}")
