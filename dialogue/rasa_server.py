@@ -1,4 +1,4 @@
-"""Rasa's own `rasa` command, with one cost of Rasa 3.6 taken out.
+"""Rasa's own `rasa` command, with two costs of Rasa 3.6 taken out.
 
 Every custom action's answer is checked against Rasa's response schema with
 `jsonschema.validate(result, schema)`, which first checks the schema itself against
@@ -7,6 +7,10 @@ run-dialogue-capacity, 8 turns in flight): that re-check was half of Rasa's CPU 
 as most turns run two or three custom actions (session start, the form's validation, the
 reason). Here the schema is checked once and its validator kept; each answer is still
 validated exactly as before, with Rasa's own error message when it fails.
+
+Reading a tracker back from Redis, Rasa finds each event's class by walking every subclass
+of `Event` (9% of a turn): here the class is looked up by name, the walk done again only
+for a name not seen yet.
 
 scripts/rasa-serve runs `python -m dialogue.rasa_server run ...` with Rasa's arguments.
 """

@@ -296,3 +296,17 @@ def test_a_process_whose_cool_down_ended_gets_its_trial_even_when_another_answer
         client.turn(f"CA{n}", "my bill", {})
     assert not breaker.is_open
     assert rasa.requests >= 2  # its trial came, succeeded, and it took turns again
+
+
+def test_turn_slots_unreadable_mean_the_keypad_menu_not_an_error(
+    rasa: MisbehavingRasa, clients: list[RasaClient]
+) -> None:
+    nowhere = redis.Redis(port=9, socket_connect_timeout=0.2)  # nothing listens on port 9
+    try:
+        slots = TurnSlots(nowhere, limit=2, budget_seconds=1)
+        clients.append(client := RasaClient(rasa.url, "token", slots=slots))
+        with pytest.raises(DialogueUnavailable, match="turn slots unreadable"):
+            client.turn("CA1", "hello", {})
+        assert rasa.requests == 0
+    finally:
+        nowhere.close()
