@@ -83,8 +83,8 @@ def gunicorn(redis_url: str, redis_client, tmp_path: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{url}/healthz", timeout=2).status_code < 500:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a worker still starting (a slow machine)
             assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
             time.sleep(0.1)
         yield url
