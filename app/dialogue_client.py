@@ -131,6 +131,22 @@ def _never_reached(exc: Exception) -> bool:
     return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
+def _take_slot(slots: TurnSlots, server: _Server) -> str | None:
+    try:
+        return slots.take(server.base)
+    except redis.RedisError as exc:
+        # No way to count the turns at once: the keypad menu, as for a Rasa that is down.
+        raise DialogueUnavailable(f"turn slots unreadable: {type(exc).__name__}") from exc
+
+
+def _give_back_slot(slots: TurnSlots, server: _Server, slot: str) -> None:
+    try:
+        slots.give_back(server.base, slot)
+    except redis.RedisError as exc:
+        # The slot expires with its turn's budget by itself.
+        log.warning("turn slot not given back (%s): it expires", type(exc).__name__)
+
+
 class RasaClient:
     """The app's channel of Rasa (sender = CallSid), over one or several Rasa processes."""
 
@@ -196,7 +212,7 @@ class RasaClient:
         deadline = time.monotonic() + self._budget
         tried = busy = 0
         for server in self._in_turn():
-            slot = self._take_slot(server) if self._slots else ""
+            slot = _take_slot(self._slots, server) if self._slots else ""
             if slot is None:
                 busy += 1  # full: Rasa would only queue it past the budget
                 continue
@@ -219,26 +235,10 @@ class RasaClient:
                 return turn
             finally:
                 if self._slots and slot:
-                    self._give_back_slot(server, slot)
+                    _give_back_slot(self._slots, server, slot)
         if tried:
             raise DialogueUnavailable("no Rasa process answered")
         raise DialogueUnavailable(DIALOGUE_BUSY if busy else "circuit open")
-
-    def _take_slot(self, server: _Server) -> str | None:
-        assert self._slots is not None
-        try:
-            return self._slots.take(server.base)
-        except redis.RedisError as exc:
-            # No way to count the turns at once: the keypad menu, as for a Rasa that is down.
-            raise DialogueUnavailable(f"turn slots unreadable: {type(exc).__name__}") from exc
-
-    def _give_back_slot(self, server: _Server, slot: str) -> None:
-        assert self._slots is not None
-        try:
-            self._slots.give_back(server.base, slot)
-        except redis.RedisError as exc:
-            # The slot expires with its turn's budget by itself.
-            log.warning("turn slot not given back (%s): it expires", type(exc).__name__)
 
     def understand(self, text: str, timeout: float = 10.0) -> Understanding:
         """The intent and entities of `text` through the running model, outside any

@@ -196,6 +196,7 @@ class Cell:
     rasa_cores: float = 0.0  # CPU of the Rasa processes used, per second of the cell
     web_cores: float = 0.0
     idle: float = 0.0  # the machine's idle share (all CPUs)
+    without_a_call: int = 0  # times a caller found no placed call left (app cells)
 
     @property
     def answered(self) -> list[Turn]:
@@ -213,8 +214,8 @@ class Cell:
     def rate(self) -> float:
         return len(self.answered) / self.seconds if self.seconds else 0.0
 
-    def ms(self, fraction: float, turns: Sequence[Turn] | None = None) -> float:
-        chosen = sorted(t.ms for t in (self.answered if turns is None else turns) if not t.error)
+    def ms(self, fraction: float) -> float:
+        chosen = sorted(t.ms for t in self.answered)
         return percentile(chosen, fraction) if chosen else math.nan
 
 
@@ -275,7 +276,9 @@ def run_cell(
         while not stop.is_set():
             conversation = new_conversation()
             if conversation is None:
-                time.sleep(0.05)  # out of placed calls: counted as a shortfall below
+                with lock:
+                    cell.without_a_call += 1
+                time.sleep(0.05)  # out of placed calls
                 continue
             for utterance in (utterances[next(said) % len(utterances)], SECOND_UTTERANCE):
                 result = turn(conversation, utterance)
@@ -355,7 +358,8 @@ def render(
         "second in the app's cells; machine idle: the share of both cores nobody used then "
         "(none left: the load generator, the app and Rasa took all of it).",
         "",
-        f"Failed requests: {errors}.",
+        f"Failed requests: {errors}. Times a caller found no placed call left: "
+        f"{sum(c.without_a_call for c in cells)}.",
         "",
     ]
     return "\n".join(lines)

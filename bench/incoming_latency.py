@@ -126,10 +126,14 @@ def always_open_operator_file(directory: Path) -> Path:
     return path
 
 
+def _procfile_web_command() -> str:
+    lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
+    return next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
+
+
 def procfile_web_default(variable: str) -> str:
     """The default the Procfile's web command gives `variable` (`${WEB_THREADS:-32}`)."""
-    lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-    command = next(line for line in lines if line.startswith("web:"))
+    command = _procfile_web_command()
     found = re.search(r"\$\{" + re.escape(variable) + r":-([^}]*)\}", command)
     if found is None:
         raise RuntimeError(f"Procfile web command has no ${{{variable}:-...}}: {command}")
@@ -144,8 +148,7 @@ def web_size(variable: str) -> str:
 def web_command(role: str = "voice") -> str:
     """The Procfile's web command, bound to loopback (WEB_BIND's default), serving `role`
     (the Procfile's web process serves voice; "all" adds the console, "console" only it)."""
-    lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-    command = next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
+    command = _procfile_web_command()
     for part in ("--bind ${WEB_BIND:-127.0.0.1}:", "--env WEB_ROLE=voice"):
         if part not in command:
             raise RuntimeError(f"Procfile web command has no {part!r}: {command}")
