@@ -30,7 +30,7 @@ from urllib3.exceptions import NewConnectionError
 
 from app.clock import Clock
 from app.dialogue_slots import TurnSlots
-from app.http_sessions import SessionPerThread
+from app.http_sessions import SessionPool
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,7 @@ class RasaClient:
         self._token = token
         self._budget = budget_seconds
         self._slots = slots
-        self._sessions = SessionPerThread()
-
-    @property
-    def _session(self) -> requests.Session:
-        return self._sessions.get()
+        self._sessions = SessionPool()
 
     @property
     def _base(self) -> str:
@@ -244,12 +240,13 @@ class RasaClient:
         """The intent and entities of `text` through the running model, outside any
         conversation (no tracker is touched): operators' check of phrasing. Errors are
         requests' own (ConnectionError, HTTPError), for the caller to explain."""
-        response = self._session.post(
-            f"{self._base}/model/parse",
-            params={"token": self._token},
-            json={"text": text},
-            timeout=timeout,
-        )
+        with self._sessions.session() as session:
+            response = session.post(
+                f"{self._base}/model/parse",
+                params={"token": self._token},
+                json={"text": text},
+                timeout=timeout,
+            )
         response.raise_for_status()
         parsed: dict[str, Any] = response.json()
         intent = parsed.get("intent") or {}
@@ -265,9 +262,10 @@ class RasaClient:
 
     def is_up(self, timeout: float = 1.0) -> bool:
         try:
-            response = self._session.get(
-                f"{self._base}/status", params={"token": self._token}, timeout=timeout
-            )
+            with self._sessions.session() as session:
+                response = session.get(
+                    f"{self._base}/status", params={"token": self._token}, timeout=timeout
+                )
         except requests.RequestException:
             return False
         return response.status_code == 200
@@ -283,11 +281,12 @@ class RasaClient:
     ) -> DialogueTurn:
         """One message through the app's channel (dialogue/channels.py): the replies, and
         the conversation's slots and intent after it, in one request."""
-        response = self._session.post(
-            f"{server.base}/webhooks/rest_state/webhook",
-            json={"sender": sender, "message": message, "metadata": metadata},
-            timeout=self._remaining(deadline),
-        )
+        with self._sessions.session() as session:
+            response = session.post(
+                f"{server.base}/webhooks/rest_state/webhook",
+                json={"sender": sender, "message": message, "metadata": metadata},
+                timeout=self._remaining(deadline),
+            )
         response.raise_for_status()
         body = response.json()
         intent = body.get("intent") or {}

@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         versions=_versions(venv),
         model=model.name,
         web_command=web_command(),
-        web_size=f"WEB_WORKERS={web_size('WEB_WORKERS')}, WEB_THREADS={web_size('WEB_THREADS')}",
+        web_size=(
+            f"WEB_WORKERS={web_size('WEB_WORKERS')}, WEB_CONNECTIONS={web_size('WEB_CONNECTIONS')}"
+        ),
     )
     report = render(info, latency, nlu, languages)
     args.output.write_text(report, encoding="utf-8")

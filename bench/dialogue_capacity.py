@@ -39,15 +39,14 @@ from pathlib import Path
 from app.dialogue_slots import BUDGET_SHARE, slots_per_process
 from app.settings import QUEUE_DIR, REPO_ROOT, load_operator_config
 from bench.dialogue_stack import (
-    RASA_READY_SECONDS,
-    StartError,
+    Processes,
     app_env,
     app_ready,
-    log_tail,
     process_group,
     rasa_env,
     rasa_ready,
     script_output,
+    wait_until,
 )
 from bench.dialogue_turns import (
     REST_STATE,
@@ -72,6 +71,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 IN_FLIGHT = (4, 16, 64)
 PROCESSES = (1, 2)
 WARMUP_SECONDS = 2.0
+APP_READY_SECONDS = 60.0
 SHED_PAUSE_SECONDS = 5.0  # the keypad menu read out, a key pressed
 SECOND_UTTERANCE = "yes please"
 KEYPAD = "keypad_menu"
@@ -122,6 +122,7 @@ def rasa_processes(
     with ExitStack() as stack:
         server = stack.enter_context(redis_server("everysec"))
         pids: dict[str, int] = {}
+        rasa_processes: Processes = {}
         for index, port in enumerate(rasa_ports):
             env = rasa_env(server.url, token, port, actions_port) | {
                 "RASA_MODEL": str(model),
@@ -136,6 +137,7 @@ def rasa_processes(
                     )
                 )
                 pids["actions"] = actions.pid
+                rasa_processes["actions"] = (actions, log_dir / "actions.log")
             rasa = stack.enter_context(
                 process_group(
                     [str(REPO_ROOT / "scripts" / "rasa-serve")],
@@ -144,14 +146,15 @@ def rasa_processes(
                 )
             )
             pids[f"rasa{index + 1}"] = rasa.pid
+            rasa_processes[f"rasa{index + 1}"] = (rasa, log_dir / f"rasa{index + 1}.log")
         urls = [f"http://127.0.0.1:{port}" for port in rasa_ports]
         actions_url = f"http://127.0.0.1:{actions_port}"
-        started = time.monotonic()
-        while not all(rasa_ready(url, token, actions_url) for url in urls):
-            if time.monotonic() - started > RASA_READY_SECONDS:
-                raise StartError(f"Rasa not ready:\n{log_tail(log_dir / 'rasa1.log')}")
-            time.sleep(1)
-        progress(f"  two Rasa processes ready after {time.monotonic() - started:.0f} s")
+        wait_until(
+            lambda: all(rasa_ready(url, token, actions_url) for url in urls),
+            rasa_processes,
+            "two Rasa processes",
+            pause=1,
+        )
 
         def env_for(rasa_urls: list[str], turns_per_second: float) -> dict[str, str]:
             port = free_port()
@@ -175,11 +178,13 @@ def start_app(
         )
     )
     capacity.pids[name] = web.pid
-    started = time.monotonic()
-    while not app_ready(url):
-        if web.poll() is not None or time.monotonic() - started > 60:
-            raise StartError(f"{name} did not start:\n{log_tail(capacity.log_dir / f'{name}.log')}")
-        time.sleep(0.3)
+    wait_until(
+        lambda: app_ready(url),
+        {name: (web, capacity.log_dir / f"{name}.log")},
+        name,
+        limit=APP_READY_SECONDS,
+        pause=0.3,
+    )
     return url
 
 
@@ -450,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Run {started_at:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - started:.0f} s; "
         f"{machine_description()}; model {model.name}.",
         f"Web: {web_command()} (WEB_WORKERS={web_size('WEB_WORKERS')}, "
-        f"WEB_THREADS={web_size('WEB_THREADS')}); {len(PROCESSES)} Rasa processes "
+        f"WEB_CONNECTIONS={web_size('WEB_CONNECTIONS')}); {len(PROCESSES)} Rasa processes "
         "(one TensorFlow thread each) and one action server; the load generator on the same "
         "cores.",
     ]

@@ -33,7 +33,7 @@ class RunInfo:
     versions: str
     model: str
     web_command: str
-    web_size: str  # gunicorn's processes and threads, as the environment set them
+    web_size: str  # gunicorn's processes and connections, as the environment set them
 
 
 # -- latency --------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def _differences(result: LatencyResult) -> str:
         f"{p50['a']:.0f} ms ({p50['a'] - p50['s']:+.0f} ms over s). Of (a), gunicorn's own "
         "time (request parsed to response written) is "
         f"{gunicorn:.0f} ms; the other {p50['a'] - gunicorn:.0f} ms are the loopback round "
-        "trip, the hand-off to a gthread worker thread and the client. Differences of a few "
+        "trip, gunicorn's worker taking the request and the client. Differences of a few "
         "ms are within the noise of this many turns."
     )
 
@@ -262,7 +262,7 @@ app/conversation.py `turn`, app/assistant.py, app/dialogue_client.py):
 5. **Call record writes**: the record with the dialogue's slots, intent and what the caller
    is awaiting next, and the assistant's sentences appended to the transcript; then TwiML
    built with `VoiceResponse`.
-6. Around all of it, gunicorn's gthread worker (request parsing, a thread from the pool)
+6. Around all of it, gunicorn's gevent worker (request parsing, a greenlet per request)
    and Flask.
 
 Rasa's twilio_voice channel (c) does none of 1-3 and 5: no signature check, no queue, no

@@ -16,7 +16,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +110,7 @@ def app_env(
         "PORT": str(port),
         # The Procfile's defaults, said out loud so the report can name them.
         "WEB_WORKERS": web_size("WEB_WORKERS"),
-        "WEB_THREADS": web_size("WEB_THREADS"),
+        "WEB_CONNECTIONS": web_size("WEB_CONNECTIONS"),
         "GUNICORN_CMD_ARGS": f"--access-logformat {shlex.quote(ACCESS_LOG_FORMAT)}",
     }
 
@@ -210,32 +210,36 @@ def app_ready(app_url: str) -> bool:
     return bool(health and health.get("components", {}).get("rasa", {}).get("ok"))
 
 
-def wait_for_stack(
-    processes: dict[str, tuple[subprocess.Popen[bytes], Path]],
-    rasa_url: str,
-    token: str,
-    actions_url: str,
-    app_url: str,
+Processes = dict[str, tuple[subprocess.Popen[bytes], Path]]  # name -> (process, its log)
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    processes: Processes,
+    what: str,
+    limit: float = RASA_READY_SECONDS,
+    pause: float = 0.5,
 ) -> None:
-    """Until Rasa has loaded the model, the action server answers and the app sees Rasa."""
+    """Until `ready()`; a process that exits meanwhile, or `limit` seconds passing, is a
+    StartError with the log that says why. Notes progress every so often (a model takes a
+    minute or two to load on a slow machine)."""
     started = time.monotonic()
     next_note = started + WAITING_NOTE_EVERY_SECONDS
     while True:
         for name, (process, log) in processes.items():
             if process.poll() is not None:
                 raise StartError(f"{name} exited early ({process.returncode}):\n{log_tail(log)}")
-        if rasa_ready(rasa_url, token, actions_url) and app_ready(app_url):
-            progress(f"  stack ready after {time.monotonic() - started:.0f} s")
+        if ready():
+            progress(f"  {what} ready after {time.monotonic() - started:.0f} s")
             return
         waited = time.monotonic() - started
-        if waited > RASA_READY_SECONDS:
-            raise StartError(
-                f"not ready after {RASA_READY_SECONDS:.0f} s:\n{log_tail(processes['rasa'][1])}"
-            )
+        if waited > limit:
+            logs = "\n".join(f"{name}:\n{log_tail(log)}" for name, (_, log) in processes.items())
+            raise StartError(f"{what} not ready after {limit:.0f} s:\n{logs}")
         if time.monotonic() >= next_note:
-            progress(f"  waiting for Rasa to load the model ({waited:.0f} s)")
+            progress(f"  waiting for {what} ({waited:.0f} s)")
             next_note += WAITING_NOTE_EVERY_SECONDS
-        time.sleep(0.5)
+        time.sleep(pause)
 
 
 @contextmanager
@@ -273,7 +277,11 @@ def dialogue_stack(work_dir: Path, log_dir: Path, venv: Path, model: Path) -> It
             process_group(["bash", "-c", f"exec {web_command()}"], web, logs["web"])
         )
         processes = {name: (process, logs[name]) for name, process in started.items()}
-        wait_for_stack(processes, rasa_url, token, actions_url, app_url)
+        wait_until(
+            lambda: rasa_ready(rasa_url, token, actions_url) and app_ready(app_url),
+            processes,
+            "the stack (Rasa loading the model)",
+        )
         loaded = str((_ok(f"{rasa_url}/status", {"token": token}) or {}).get("model_file"))
         if Path(loaded).name != model.name:
             raise StartError(f"Rasa loaded {loaded}, not the project's model {model}")

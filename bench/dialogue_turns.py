@@ -30,7 +30,7 @@ from urllib.parse import quote
 import requests
 from twilio.request_validator import RequestValidator
 
-from app.http_sessions import SessionPerThread
+from app.http_sessions import SessionPool
 from app.twiml import path
 from app.voice_reply import Route
 from bench.dialogue_stack import ACCOUNT_SID, AUTH_TOKEN, PHASE_HEADER, Stack
@@ -190,8 +190,8 @@ class RestChannel:
         self._token = token
         self._tracker = name == REST_TRACKER
         self._path = "rest_state" if name == REST_STATE else "rest"
-        # Keep-alive like the app's RasaClient: one session per thread.
-        self._sessions = SessionPerThread()
+        # Keep-alive like the app's RasaClient.
+        self._sessions = SessionPool()
 
     def close(self) -> None:
         self._sessions.close_all()
@@ -201,15 +201,16 @@ class RestChannel:
 
     def _exchange(self, conversation: Conversation, utterance: str) -> tuple[str, str | None]:
         """The replies' kind ("custom" or "text") and, with the tracker, the latest intent."""
-        response = self._sessions.get().post(
-            f"{self._base}/webhooks/{self._path}/webhook",
-            json={
-                "sender": conversation.sid,
-                "message": utterance,
-                "metadata": {"call": conversation.facts},
-            },
-            timeout=TIMEOUT_SECONDS,
-        )
+        with self._sessions.session() as session:
+            response = session.post(
+                f"{self._base}/webhooks/{self._path}/webhook",
+                json={
+                    "sender": conversation.sid,
+                    "message": utterance,
+                    "metadata": {"call": conversation.facts},
+                },
+                timeout=TIMEOUT_SECONDS,
+            )
         response.raise_for_status()
         body = response.json()
         replies = body["messages"] if self.name == REST_STATE else body
@@ -220,11 +221,12 @@ class RestChannel:
             return kind, (body.get("intent") or {}).get("name")
         if not self._tracker:
             return kind, None
-        tracker = self._sessions.get().get(
-            f"{self._base}/conversations/{quote(conversation.sid, safe='')}/tracker",
-            params={"include_events": "AFTER_RESTART", "token": self._token},
-            timeout=TIMEOUT_SECONDS,
-        )
+        with self._sessions.session() as session:
+            tracker = session.get(
+                f"{self._base}/conversations/{quote(conversation.sid, safe='')}/tracker",
+                params={"include_events": "AFTER_RESTART", "token": self._token},
+                timeout=TIMEOUT_SECONDS,
+            )
         tracker.raise_for_status()
         return kind, latest_intent(tracker.json())
 

@@ -51,7 +51,8 @@ STOP_SECONDS = 15.0
 # Callers stop placing calls after this; the report counts what was not placed.
 LOAD_DEADLINE_SECONDS = 60.0
 UNLOADED_CALLS = 50
-WARMUP_CALLS_PER_THREAD = 3
+WARMUP_CALLERS_PER_WORKER = 8  # at once: each worker sees several (and opens its pools)
+WARMUP_CALLS_EACH = 3
 # Added through GUNICORN_CMD_ARGS, so the Procfile's command runs unchanged: gunicorn's own
 # time per request (from parsed request to response, without the wait for a free thread)
 # and the worker that served it.
@@ -90,7 +91,7 @@ class CpuUse:
 @dataclass(frozen=True)
 class LatencyResult:
     command: str
-    web_threads: int  # all workers' threads together
+    workers: int  # gunicorn's worker processes
     callers: int
     calls_per_caller: int
     warmup_calls: int
@@ -126,13 +127,14 @@ def always_open_operator_file(directory: Path) -> Path:
     return path
 
 
-def _procfile_web_command() -> str:
+def _procfile_web_command(process: str = "web") -> str:
     lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-    return next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
+    prefix = f"{process}:"
+    return next(line.removeprefix(prefix).strip() for line in lines if line.startswith(prefix))
 
 
 def procfile_web_default(variable: str) -> str:
-    """The default the Procfile's web command gives `variable` (`${WEB_THREADS:-32}`)."""
+    """The default the Procfile's web command gives `variable` (`${WEB_WORKERS:-2}`)."""
     command = _procfile_web_command()
     found = re.search(r"\$\{" + re.escape(variable) + r":-([^}]*)\}", command)
     if found is None:
@@ -141,18 +143,21 @@ def procfile_web_default(variable: str) -> str:
 
 
 def web_size(variable: str) -> str:
-    """The environment's value of WEB_WORKERS or WEB_THREADS, else the Procfile's default."""
+    """The environment's value of WEB_WORKERS or WEB_CONNECTIONS, else the Procfile's
+    default."""
     return os.environ.get(variable) or procfile_web_default(variable)
 
 
 def web_command(role: str = "voice") -> str:
-    """The Procfile's web command, bound to loopback (WEB_BIND's default), serving `role`
-    (the Procfile's web process serves voice; "all" adds the console, "console" only it)."""
-    command = _procfile_web_command()
-    for part in ("--bind ${WEB_BIND:-127.0.0.1}:", "--env WEB_ROLE=voice"):
+    """The Procfile's command for `role`, bound to loopback (WEB_BIND's default): its `web`
+    process serves voice, its `console` process the console; "all" (both in one process)
+    is the `web` command serving both."""
+    process, served = ("console", "console") if role == "console" else ("web", "voice")
+    command = _procfile_web_command(process)
+    for part in ("--bind ${WEB_BIND:-127.0.0.1}:", f"--env WEB_ROLE={served}"):
         if part not in command:
-            raise RuntimeError(f"Procfile web command has no {part!r}: {command}")
-    command = command.replace("--env WEB_ROLE=voice", f"--env WEB_ROLE={role}")
+            raise RuntimeError(f"Procfile {process} command has no {part!r}: {command}")
+    command = command.replace(f"--env WEB_ROLE={served}", f"--env WEB_ROLE={role}")
     return command.replace("${WEB_BIND:-127.0.0.1}", "127.0.0.1")
 
 
@@ -162,8 +167,8 @@ def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path
         try:
             if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or a worker slow to answer its first request
         time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not become ready:\n{log.read_text(errors='replace')[-3000:]}")
 
@@ -213,9 +218,7 @@ def web_server(
             _stop(process)
 
 
-def _app_env(
-    server: RedisServer, operator_file: Path, port: int, workers: int, threads: int
-) -> dict[str, str]:
+def _app_env(server: RedisServer, operator_file: Path, port: int, workers: int) -> dict[str, str]:
     base_url = f"http://127.0.0.1:{port}"
     return os.environ | {
         "APP_ENV": "development",
@@ -227,7 +230,6 @@ def _app_env(
         "QUEUES_FILE": str(QUEUE_DIR / "queues.yml"),
         "PORT": str(port),
         "WEB_WORKERS": str(workers),
-        "WEB_THREADS": str(threads),
         "GUNICORN_CMD_ARGS": f"--access-logformat {shlex.quote(ACCESS_LOG_FORMAT)}",
     }
 
@@ -371,13 +373,13 @@ def _drive(
     gunicorn_pid: int,
     client: redis.Redis,
     log: Path,
-    web_threads: int,
+    workers: int,
     callers: int,
     calls: int,
 ) -> _Calls:
-    """Warm every worker thread up, time calls one at a time, then the load."""
+    """Warm every worker up, time calls one at a time, then the load."""
     end = time.monotonic() + LOAD_DEADLINE_SECONDS
-    warmup, _ = group.run(web_threads, WARMUP_CALLS_PER_THREAD, end)
+    warmup, _ = group.run(workers * WARMUP_CALLERS_PER_WORKER, WARMUP_CALLS_EACH, end)
     progress(f"  warm-up: {len(warmup)} calls; now {UNLOADED_CALLS} calls one at a time")
     unloaded, _ = group.run(1, UNLOADED_CALLS, end)
     progress(f"  {callers} callers x {calls} calls at once")
@@ -391,20 +393,20 @@ def _drive(
 
 
 def measure_incoming(
-    queue: QueueSettings, callers: int, calls: int, workers: int, threads: int, log: Path
+    queue: QueueSettings, callers: int, calls: int, workers: int, log: Path
 ) -> LatencyResult:
     with (
         tempfile.TemporaryDirectory(prefix="bench-web-") as tmp,
         redis_server("everysec") as server,
     ):
         port = free_port()
-        env = _app_env(server, always_open_operator_file(Path(tmp)), port, workers, threads)
-        progress(f"gunicorn: {workers} workers x {threads} threads on port {port}")
+        env = _app_env(server, always_open_operator_file(Path(tmp)), port, workers)
+        progress(f"gunicorn: {workers} workers on port {port}")
         client = server.client()
         try:
             with gunicorn(env, log) as process:
                 group = _Callers(env["PUBLIC_BASE_URL"], queue.numbers[0])
-                done = _drive(group, process.pid, client, log, workers * threads, callers, calls)
+                done = _drive(group, process.pid, client, log, workers, callers, calls)
             # After gunicorn stopped: its access log is complete.
             server_ms, per_worker = server_times(log, done.log_offset)
             errors = [f"{r.sid}: {r.error}" for r in done.everything if r.error]
@@ -413,8 +415,8 @@ def measure_incoming(
         finally:
             client.close()
     return LatencyResult(
-        command=f"{web_command()}  (WEB_WORKERS={workers} WEB_THREADS={threads})",
-        web_threads=workers * threads,
+        command=f"{web_command()}  (WEB_WORKERS={workers})",
+        workers=workers,
         callers=callers,
         calls_per_caller=calls,
         warmup_calls=len(done.warmup),

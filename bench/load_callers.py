@@ -269,7 +269,7 @@ class Caller:
 
 
 @contextmanager
-def own_app(workers: int, threads: int) -> Iterator[tuple[str, str, str, str]]:
+def own_app(workers: int) -> Iterator[tuple[str, str, str, str]]:
     """Redis and the web app (the Procfile's gunicorn command), open all hours, with a
     throwaway identity: (address, public base URL, auth token, account SID)."""
     from bench.incoming_latency import always_open_operator_file, gunicorn
@@ -293,9 +293,8 @@ def own_app(workers: int, threads: int) -> Iterator[tuple[str, str, str, str]]:
             "QUEUES_FILE": str(QUEUE_DIR / "queues.yml"),
             "PORT": str(port),
             "WEB_WORKERS": str(workers),
-            "WEB_THREADS": str(threads),
         }
-        progress(f"starting redis-server and gunicorn ({workers}x{threads}) on {address}")
+        progress(f"starting redis-server and gunicorn ({workers} workers) on {address}")
         stack.enter_context(gunicorn(env, tmp / "gunicorn.log"))
         yield address, address, token, account
 
@@ -324,7 +323,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", action="store_true", help="start a Redis and app of its own")
     parser.add_argument("--web-workers", type=int, default=2, help="with --start")
-    parser.add_argument("--web-threads", type=int, default=8, help="with --start")
     parser.add_argument("--output", type=Path, help="JSON results (default bench/results/)")
     args = parser.parse_args(argv)
     problems = []
@@ -466,7 +464,7 @@ def _report(
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.start:
-        with own_app(args.web_workers, args.web_threads) as (address, public, token, account):
+        with own_app(args.web_workers) as (address, public, token, account):
             return run(args, address, public, token, account)
     try:
         settings = load_settings()

@@ -40,7 +40,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--callers", type=int, default=200, help="concurrent callers")
     parser.add_argument("--calls", type=int, default=5, help="calls each caller places")
     parser.add_argument("--web-workers", type=int, default=int(web_size("WEB_WORKERS")))
-    parser.add_argument("--web-threads", type=int, default=int(web_size("WEB_THREADS")))
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "report.md")
     return parser.parse_args(argv)
 
@@ -72,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         callers=args.callers,
         calls=args.calls,
         workers=args.web_workers,
-        threads=args.web_threads,
         log=args.output.parent / "gunicorn.log",
     )
     web_interference = Interference.since(mark)

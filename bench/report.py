@@ -160,7 +160,7 @@ def _latency(result: LatencyResult) -> list[str]:
         "|---|--:|--:|--:|--:|--:|--:|",
         _latency_row(f"{result.callers} callers, as the caller sees it", result.loaded_ms),
         _latency_row(
-            "the same calls, gunicorn's own time (no wait for a thread)", result.server_ms
+            "the same calls, gunicorn's own time (no wait for the worker)", result.server_ms
         ),
         _latency_row("one caller at a time (no load)", result.unloaded_ms),
         "",
@@ -169,9 +169,9 @@ def _latency(result: LatencyResult) -> list[str]:
         f"Not placed (time cap): {result.not_placed}.",
         f"- Little's law: {in_flight:,.0f} calls in flight on average ({result.callers} at "
         f"first, fewer as callers finish) / {rate:,.0f} calls/s = {mean:,.0f} ms mean. A call "
-        f"mostly waits for one of the {result.web_threads} worker threads; gunicorn's own "
-        "time is the small part, and it grows under load as each worker's threads take "
-        "turns on the GIL and share the CPUs with the load generator.",
+        f"mostly waits its turn in one of the {result.workers} gunicorn workers; gunicorn's "
+        "own time is the small part, and it grows under load as each worker's requests take "
+        "turns on its one interpreter and share the CPUs with the load generator.",
         f"- Calls per gunicorn worker: {' / '.join(f'{n:,}' for n in result.per_worker)}. "
         "A kept-alive connection stays with the worker that accepted it, so the callers of "
         "the busier worker wait longer: that widens p99 against p50.",
@@ -201,7 +201,7 @@ _NOTES = """\
   and offers, the JSON ticket, two sorted sets and a hash); *Python's share* is redis-py.
   "Redis µs per call" is Redis's own time per command (INFO commandstats): a script's
   commands count in its EVALSHA.
-- **Python clients** are threads of one process sharing the GIL, as in a gthread worker:
+- **Python clients** are threads of one process sharing the GIL, as in a threaded worker:
   for reads, and for writes with everysec, 8 threads do no better than 1 (they take turns
   on the GIL). Only while each request waits for an fsync (always) do threads help. The web
   tier gets throughput from processes (WEB_WORKERS), and a queue script costs Redis itself

@@ -143,7 +143,10 @@ def app_env(server: RedisServer, operator: Path, port: int, options: Options) ->
         "QUEUES_FILE": str(QUEUE_DIR / "queues.yml"),
         "PORT": str(port),
         "WEB_WORKERS": str(options.workers),
-        "WEB_THREADS": str(options.threads),
+        # The console's own process (the Procfile's `console:`), when it runs apart.
+        "CONSOLE_PORT": str(port),
+        "CONSOLE_WORKERS": str(options.workers),
+        "CONSOLE_THREADS": str(options.threads),
         "GUNICORN_CMD_ARGS": f"--access-logformat {shlex.quote(ACCESS_LOG_FORMAT)}",
     }
 
@@ -464,9 +467,9 @@ def report(options: Options, runs: list[Run], started: str, seconds: float) -> s
         f"Started {started} (UTC), {seconds:.0f} s in all. {machine_description()}; "
         f"redis-server {server_version()}.",
         "",
-        f"Web: `{web_command('all')}` (WEB_ROLE=voice and console when separate) with "
-        f"WEB_WORKERS={options.workers}, "
-        f"WEB_THREADS={options.threads}.",
+        f"Web: `{web_command('all')}`; when separate, that serving voice and "
+        f"`{web_command('console')}`; WEB_WORKERS={options.workers}, "
+        f"CONSOLE_WORKERS={options.workers}, CONSOLE_THREADS={options.threads}.",
         f"Callers: {options.callers} in the queue, each posting a signed `/voice/wait` every "
         f"{options.interval:g} s ({options.callers / options.interval:,.0f} a second). "
         f"Windows: {options.quiet_seconds:g} s quiet, then {options.flood_seconds:g} s with "
@@ -531,7 +534,9 @@ def _arguments(argv: list[str] | None) -> Options:
         description=(__doc__ or "").split("\n\n")[0],
     )
     parser.add_argument("--workers", type=int, default=2, help="WEB_WORKERS (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS (default 8)")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="CONSOLE_THREADS, when separate (default 8)"
+    )
     parser.add_argument("--callers", type=int, default=10, help="callers waiting (10)")
     parser.add_argument(
         "--interval", type=float, default=0.2, help="seconds between a caller's /voice/wait"

@@ -86,13 +86,14 @@ def gunicorn(kind: str, workers: int, threads: int = 1) -> Stack:
 
 
 STACKS = {
-    # The Procfile's: threads, because /voice/turn waits on Rasa (up to its budget) and a
-    # sync worker waiting there would hold every poll behind it; 32, so a worker holds its
-    # share of the turn slots and still takes the turns beyond them, to shed at once
-    # (bench/run-dialogue-capacity).
-    "gunicorn-gthread-2x32": gunicorn("gthread", 2, 32),
+    # The Procfile's: gevent, because /voice/turn waits on Rasa (up to its budget) and a
+    # sync worker waiting there would hold every poll behind it; threads enough for the
+    # turns (32 a worker, the Procfile before) cost the polls their tail under load, a
+    # greenlet per request does not (README "The web server").
+    "gunicorn-gevent-2": gunicorn("gevent", 2),
     # One worker: how the app's figures grow from one process to two (README's sizing).
-    "gunicorn-gthread-1x32": gunicorn("gthread", 1, 32),
+    "gunicorn-gevent-1": gunicorn("gevent", 1),
+    "gunicorn-gthread-2x32": gunicorn("gthread", 2, 32),
     "gunicorn-gthread-2x8": gunicorn("gthread", 2, 8),
     "gunicorn-gthread-2x2": gunicorn("gthread", 2, 2),
     "gunicorn-sync-2": gunicorn("sync", 2),
@@ -511,7 +512,7 @@ def measure_memory(client: redis.Redis, before: int, sids: Sequence[str]) -> Mem
 def _check_procfile_stack() -> None:
     """The targets are read for the first stack, which must be what the Procfile runs."""
     command = web_command()
-    for part in ("--worker-class gthread", "${WEB_WORKERS:-2}", "${WEB_THREADS:-32}"):
+    for part in ("--worker-class gevent", "${WEB_WORKERS:-2}", "${WEB_CONNECTIONS:-1000}"):
         if part not in command:
             raise RuntimeError(f"the Procfile's web command changed ({part!r}): update STACKS")
 
@@ -529,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         log = Path(tmp) / "web.log"
         operator_file = always_open_operator_file(Path(tmp))
-        env = _app_env(ours, operator_file, 0, 2, 8) | {
+        env = _app_env(ours, operator_file, 0, 2) | {
             "PROMETHEUS_MULTIPROC_DIR": str(Path(tmp) / "metrics"),
         }
         env.pop("GUNICORN_CMD_ARGS")

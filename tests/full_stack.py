@@ -54,12 +54,11 @@ class FullStack:
         commands = {
             "web": [
                 str(bin_dir / "gunicorn"),
+                # The Procfile's worker class, one worker.
                 "--worker-class",
-                "gthread",
+                "gevent",
                 "--workers",
                 "1",
-                "--threads",
-                "16",
                 "--bind",
                 f"127.0.0.1:{self._web_port}",
                 "app:create_app()",

@@ -69,7 +69,7 @@ def gunicorn(redis_url: str, redis_client, tmp_path: Path) -> Iterator[str]:
     )
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:app.gunicorn_config", "--workers", "2", "--threads", "2"),
+        *("-c", "python:app.gunicorn_config", "--workers", "2", "--worker-class", "gevent"),
         *("--bind", f"127.0.0.1:{port}", "--no-control-socket", "app:create_app()"),
     ]
     log = (tmp_path / "gunicorn.log").open("w")

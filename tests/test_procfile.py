@@ -6,6 +6,7 @@ home directory, so two web processes on one host would clash)."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -67,3 +68,24 @@ def test_each_web_role_serves_its_own_routes_only(
         )
     finally:
         app.extensions["queue_assistant"].close()
+
+
+def test_the_voice_web_runs_gevent_workers_and_the_console_threads() -> None:
+    # A turn waiting on Rasa holds a greenlet, not one of a few threads; the console's
+    # password checks are CPU work that a greenlet would not yield from.
+    assert "--worker-class gevent" in expanded_web_command({})
+    assert "--worker-class gthread" in expanded_web_command({}, "console")
+
+
+def test_gunicorns_master_imports_no_network_library_before_a_worker_patches() -> None:
+    """gunicorn's master imports app.gunicorn_config before it forks; gevent patches only
+    what is imported after, in each worker."""
+    script = (
+        "import sys, app.gunicorn_config; "
+        "print(','.join(m for m in ('redis', 'requests', 'urllib3', 'twilio', 'flask')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
