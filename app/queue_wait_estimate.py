@@ -201,8 +201,9 @@ class PollEstimates:
     ) -> None:
         def run() -> None:
             try:
-                # Every tenth of a millisecond the requests' threads get the interpreter,
-                # not after the 5 ms this thread would otherwise keep it.
+                # Every tenth of a millisecond the requests get the interpreter: threads
+                # would wait the 5 ms this one would otherwise keep it, and under gevent's
+                # workers (time.sleep patched) a greenlet keeps it until it yields.
                 replay(lambda: time.sleep(0))
             except Exception:  # the next poll tries again
                 log.exception("replaying the wait estimate of %s failed", key)
