@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # twilio-python logs every REST request's headers at INFO (the worker's calls).
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-    app = Flask(__name__)
+    app = Flask("app")  # the package's name and folder, as when this lived in app/__init__
     console = operator_config.operator.agent_console
     app.config.update(
         SETTINGS=settings,
