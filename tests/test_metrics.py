@@ -4,9 +4,6 @@ several workers in multiprocess mode; no caller's number in any label."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +11,6 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.settings import REPO_ROOT
 from standin import HttpTransport, SimulatedTwilio
 from tests.conftest import (
     ACCOUNT_SID,
@@ -24,7 +20,7 @@ from tests.conftest import (
     process_environment,
 )
 from tests.full_stack import open_all_week
-from tests.loopback import free_port
+from tests.web_process import voice_web
 
 
 def value(text: str, name: str, **labels: str) -> float:
@@ -57,7 +53,6 @@ def test_metrics_count_calls_and_webhooks_and_show_the_queue(client, twilio) -> 
 @pytest.fixture
 def gunicorn(redis_url: str, redis_client, tmp_path: Path) -> Iterator[str]:
     """The web process as the Procfile runs it: two workers sharing Prometheus files."""
-    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     env = process_environment(
@@ -67,31 +62,8 @@ def gunicorn(redis_url: str, redis_client, tmp_path: Path) -> Iterator[str]:
             "OPERATOR_FILE": str(open_all_week(tmp_path)),  # CI runs at any hour
         },
     )
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:app.gunicorn_config", "--workers", "2", "--worker-class", "gevent"),
-        *("--bind", f"127.0.0.1:{port}", "--no-control-socket", "app:create_app()"),
-    ]
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code < 500:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or a worker still starting (a slow machine)
-            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-            time.sleep(0.1)
+    with voice_web(env, tmp_path, workers=2) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def test_metrics_are_summed_over_gunicorns_workers(gunicorn: str) -> None:
