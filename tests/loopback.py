@@ -4,10 +4,12 @@ at exit). A short poll interval, because shutdown waits for the next poll."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from socketserver import BaseServer
 from typing import Any
 
@@ -21,6 +23,16 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def answer_json(handler: BaseHTTPRequestHandler, body: object) -> None:
+    """A 200 with `body` as JSON, from a test server's request handler."""
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 @contextmanager

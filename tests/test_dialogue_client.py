@@ -15,7 +15,7 @@ import redis
 
 from app.dialogue_client import DIALOGUE_BUSY, CircuitBreaker, DialogueUnavailable, RasaClient
 from app.dialogue_slots import TurnSlots
-from tests.loopback import running
+from tests.loopback import answer_json, running
 
 
 class MisbehavingRasa:
@@ -40,12 +40,7 @@ class MisbehavingRasa:
                     self.send_response(500)
                     self.end_headers()
                     return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer_json(self, body)
 
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])

@@ -23,7 +23,7 @@ from tests.conftest import (
     process_environment,
 )
 from tests.full_stack import open_all_week
-from tests.loopback import running
+from tests.loopback import answer_json, running
 from tests.web_process import voice_web
 
 HELD = "hold this turn"
@@ -51,7 +51,7 @@ class HoldingRasa:
                 pass
 
             def do_GET(self) -> None:  # /status
-                self._json({})
+                answer_json(self, {})
 
             def do_POST(self) -> None:
                 message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -65,21 +65,14 @@ class HoldingRasa:
                     with owner.changed:
                         owner.held -= 1
                 reply = f"re: {message['message']}"
-                self._json(
+                answer_json(
+                    self,
                     {
                         "messages": [{"recipient_id": message["sender"], "text": reply}],
                         "slots": {},
                         "intent": {"name": "chitchat", "confidence": 0.9},
-                    }
+                    },
                 )
-
-            def _json(self, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
