@@ -87,8 +87,21 @@ def language_keys(queue: QueueSettings, languages: Sequence[str]) -> list[str]:
 
 def queue_keys(queue: QueueSettings) -> list[str]:
     """The keys of one queue, in the order the scripts expect, all with one hash tag: the
-    queue's own, then each language's, in the order of `queue.languages`."""
-    return [f"{_tag(queue)}:{name}" for name in _KEY_NAMES] + language_keys(queue, queue.languages)
+    queue's own, then each language's, in the order of `queue.languages`. A queue serving
+    one language keeps its callers once: that language's line and ready set are the
+    queue's own (the same members; about 200 bytes a waiting caller and two writes an
+    arrival saved), so only several languages have sets of their own."""
+    own = [f"{_tag(queue)}:{name}" for name in _KEY_NAMES]
+    languages = language_keys(queue, queue.languages)
+    if len(queue.languages) == 1:
+        languages[:2] = [f"{_tag(queue)}:line", f"{_tag(queue)}:ready"]  # its line, ready
+    return own + languages
+
+
+def sole_language_sets(queue: QueueSettings) -> list[str]:
+    """The line and ready set a one-language queue's language would have of its own (from a
+    time it served several): reconcile.lua deletes them, the queue's own serving instead."""
+    return language_keys(queue, queue.languages[:1])[:2] if len(queue.languages) == 1 else []
 
 
 def served_languages_key(queue: QueueSettings) -> str:
@@ -373,7 +386,7 @@ class QueueService:
             reply = self._scripts.run(
                 "reconcile",
                 ReconcileReply,
-                queue_keys(queue) + language_keys(queue, retired),
+                queue_keys(queue) + language_keys(queue, retired) + sole_language_sets(queue),
                 [",".join(retired), languages_arg(queue)],
             )
             if reply.outcome == "done":

@@ -28,7 +28,17 @@ local function ready_head(code)
     local first = redis.call('ZRANGE', keys.ready, 0, 0)[1]
     if not first then return nil end
     local rec = load_ticket(first)
-    if rec and (rec.state == 'waiting' or rec.state == 'callback') and rec.language == code then
+    local offerable = rec and (rec.state == 'waiting' or rec.state == 'callback')
+    if offerable and SOLE and (rec.language or '') == '' then
+      -- In the line without a language: put there by a process still running with an older
+      -- queues.yml that gave this queue several. Its one language is theirs, as
+      -- reconcile.lua would have it (counted by everyone while undecided, so not marked).
+      redis.call('ZREM', K_UNDECIDED, first)
+      rec.language = code
+      rec.joined_stamp = next_stamp()
+      save_ticket(first, rec)
+    end
+    if offerable and rec.language == code then
       return first, rec
     end
     redis.call('ZREM', keys.ready, first)

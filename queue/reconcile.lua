@@ -15,7 +15,9 @@
 --     in the idle set of each served language they speak, and only there;
 --   * the sets of the languages no longer served are deleted.
 -- KEYS: the queue's keys for the languages it serves (see _common.lua), then the four keys
---   (line, ready, switched, idle) of each retired language, in the order of ARGV[1]
+--   (line, ready, switched, idle) of each retired language, in the order of ARGV[1]; on a
+--   queue serving one language (SOLE), then the line and ready set that language had of
+--   its own while the queue served several: deleted, the queue's own serving instead
 -- ARGV: retired (comma-separated codes the queue served before and serves no more),
 --   languages
 -- Returns: {outcome, moved, placed, removed, agents, unknown}
@@ -99,14 +101,17 @@ for _, ticket in ipairs(line) do
       rec.language = target
       changed = true
     end
-    if not has(keys.line, ticket) then
+    -- Joining the language's line: not in it yet, or (SOLE: the queue's own line is the
+    -- language's) coming from another language or none.
+    if not has(keys.line, ticket) or (SOLE and language ~= target) then
       if not changed then removed = removed + 1 end
       rec.joined_stamp = next_stamp()
       changed = true
       redis.call('ZADD', keys.line, ticket, ticket)
-      -- Counted by every caller already waiting only if they were undecided; otherwise
-      -- marked as switched, so callers who did not count them still do not.
-      if not undecided then
+      -- Counted by every caller already waiting only if they were undecided (or, SOLE,
+      -- had no language: the queue's own line counted them); otherwise marked as
+      -- switched, so callers who did not count them still do not.
+      if not undecided and not (SOLE and not language) then
         redis.call('ZADD', keys.switched, rec.joined_stamp, ticket)
       end
     end
@@ -201,6 +206,10 @@ for _, code in ipairs(LANGS) do drop_idle(LANG_KEYS[code].idle, code) end
 
 for _, code in ipairs(retired) do
   redis.call('DEL', unpack(RETIRED_KEYS[code]))
+end
+if SOLE then
+  local base = QUEUE_KEYS + 4 * #LANGS + 4 * #retired
+  redis.call('DEL', KEYS[base + 1], KEYS[base + 2])
 end
 redis.call('SADD', K_SERVED, unpack(LANGS))
 if #retired > 0 then redis.call('SADD', K_SERVED, unpack(retired)) end

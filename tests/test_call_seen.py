@@ -39,4 +39,16 @@ def test_a_record_is_stored_without_its_defaults_and_read_back_whole(
     calls.save(record)
     raw = redis_client.get("call:CA2")
     assert raw is not None and b"verification" not in raw and b'"announced_ahead":0' in raw
+    assert b"CA2" not in raw  # the key names the call
     assert calls.get("CA2") == record
+    assert _read(calls, "CA2", seen_at=100.0) == record
+
+
+def test_a_record_written_with_its_call_sid_still_reads() -> None:
+    """Records stored before the CallSid was left out (kept a day) read as before."""
+    from app.calls import _loaded
+
+    older = '{"call_sid":"CA3","queue":"support","language":"en-US","started_at":1.0}'
+    assert _loaded("CA3", older) == CallRecord(
+        call_sid="CA3", queue="support", language="en-US", started_at=1.0
+    )

@@ -17,7 +17,9 @@ from app.queue_service import (
     CallState,
     LanguageOutcome,
     QueueService,
+    language_keys,
     queue_keys,
+    sole_language_sets,
 )
 from app.settings import OperatorConfig, QueueSettings, Settings
 from standin import new_call_sid
@@ -88,17 +90,20 @@ def test_a_caller_from_before_languages_is_served_in_arrival_order_without_raisi
     later = arrive(before, support, 1, EN)
     make_legacy_ticket(redis_client, support, legacy)
     told = ahead(before, support, later)
-    assert told == 0  # the legacy caller is in no language's line
+    # A one-language queue's line is its language's (queue_keys): counted from the first.
+    assert told == 1
 
     service = restart(redis_client, clock)
     assert service.position(support, legacy).language == EN
     assert ahead(service, support, legacy) == 0
-    assert ahead(service, support, later) == told  # not raised
+    assert ahead(service, support, later) == told  # neither raised nor lowered
     newcomer = arrive(service, support, 2, EN)
     assert ahead(service, support, newcomer) == 2  # everyone ahead, counted
     available(service, support, "alice", EN)
     offer = service.dispatch(support, 30)
     assert offer is not None and offer.call_sid == legacy  # by arrival
+    assert ahead(service, support, later) == 1  # ringing an agent: ahead until answered
+    service.connect(support, legacy, "alice")
     assert ahead(service, support, later) == 0
 
 
@@ -146,17 +151,20 @@ def test_on_a_queue_with_several_languages_a_caller_from_before_them_is_still_ch
 # 2. A language removed while its callers wait.
 
 
+@pytest.mark.parametrize("kept", [(EN, TH), (EN,)], ids=["several kept", "one kept"])
 def test_callers_of_a_removed_language_move_to_the_default_keeping_their_order(
-    redis_client: redis.Redis, clock
+    redis_client: redis.Redis, clock, kept: tuple[str, ...]
 ) -> None:
-    with_lao = queue(EN, TH, LO)
+    with_lao = queue(*kept, LO)
     before = QueueService(redis_client, clock=clock)
     english = arrive(before, with_lao, 0, EN)
     lao = [arrive(before, with_lao, i, LO) for i in (1, 2)]
     english_behind = arrive(before, with_lao, 3, EN)
     assert ahead(before, with_lao, english_behind) == 1
 
-    without_lao = queue(EN, TH)
+    # With one language kept, its line is the queue's own (queue_keys), which held the
+    # Lao callers all along: they are counted by nobody who did not count them before.
+    without_lao = queue(*kept)
     service = restart(redis_client, clock)
     assert [service.position(without_lao, sid).language for sid in lao] == [EN, EN]
     assert [ahead(service, without_lao, sid) for sid in lao] == [1, 2]
@@ -172,8 +180,46 @@ def test_callers_of_a_removed_language_move_to_the_default_keeping_their_order(
         offers.append(offer.call_sid)
         assert service.connect(without_lao, offer.call_sid, offer.agent_id) is not None
     assert offers == [english, *lao, english_behind, newcomer]
-    # The removed language's keys are gone.
+    # The removed language's keys are gone, and so are the sets of its own the one kept
+    # language had while the queue served several.
     assert not any(redis_client.exists(k) for k in queue_keys(with_lao)[-4:])
+    assert not any(redis_client.exists(k) for k in sole_language_sets(without_lao))
+
+
+def test_a_one_language_queue_keeps_its_callers_once(redis_client: redis.Redis, clock) -> None:
+    support = queue(EN)
+    service = restart(redis_client, clock)
+    sids = [arrive(service, support, i, EN) for i in range(3)]
+    assert redis_client.zcard(key(support, "line")) == 3
+    assert redis_client.zcard(key(support, "ready")) == 3
+    assert not any(redis_client.exists(k) for k in language_keys(support, [EN])[:2])
+    assert [ahead(service, support, sid) for sid in sids] == [0, 1, 2]
+
+
+def test_a_one_language_queue_given_more_keeps_every_place_and_count(
+    redis_client: redis.Redis, clock
+) -> None:
+    alone = queue(EN)
+    before = QueueService(redis_client, clock=clock)
+    english = [arrive(before, alone, i, EN) for i in range(3)]
+
+    both = queue(EN, TH)
+    service = restart(redis_client, clock)
+    assert [ahead(service, both, sid) for sid in english] == [0, 1, 2]
+    thai = arrive(service, both, 3, TH)
+    newcomer = arrive(service, both, 4, EN)
+    assert (ahead(service, both, thai), ahead(service, both, newcomer)) == (0, 3)
+    assert not service.reconcile(both).changed  # settled in one go
+    available(service, both, "somchai", TH)
+    offer = service.dispatch(both, 30)
+    assert offer is not None and offer.call_sid == thai
+    offers = []
+    for i in range(4):
+        available(service, both, f"agent{i}", EN)
+        offer = service.dispatch(both, 30)
+        assert offer is not None
+        offers.append(offer.call_sid)
+    assert offers == [*english, newcomer]
 
 
 def test_an_offer_to_a_removed_language_s_caller_lapses_back_into_the_default_line(
