@@ -196,6 +196,26 @@ def test_a_one_language_queue_keeps_its_callers_once(redis_client: redis.Redis, 
     assert [ahead(service, support, sid) for sid in sids] == [0, 1, 2]
 
 
+def test_a_caller_left_undecided_by_an_older_process_is_offered_in_the_one_language(
+    redis_client: redis.Redis, clock
+) -> None:
+    alone = queue(EN)
+    service = restart(redis_client, clock)
+    first = arrive(service, alone, 0, EN)
+    # A process not yet restarted, whose queues.yml gave the queue two languages (and which
+    # reconciled it so before): its new caller is still to choose.
+    older = QueueService(redis_client, clock=clock, reconciled=["asia"])
+    undecided = arrive(older, queue(EN, TH), 1, None)
+    assert ahead(service, alone, undecided) == 1
+    for agent in ("alice", "bob"):
+        available(service, alone, agent, EN)
+        offer = service.dispatch(alone, 30)
+        assert offer is not None
+        assert service.connect(alone, offer.call_sid, offer.agent_id) is not None
+    assert service.position(alone, undecided).state is CallState.serving
+    assert service.position(alone, first).state is CallState.serving
+
+
 def test_a_one_language_queue_given_more_keeps_every_place_and_count(
     redis_client: redis.Redis, clock
 ) -> None:
