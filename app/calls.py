@@ -6,6 +6,7 @@ context handed to the agent later.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -31,8 +32,24 @@ def _transcript_key(call_sid: str) -> str:
 
 
 # CallSid -> when Twilio last asked about the call: a call that has gone quiet for long is
-# checked with Twilio (its status callback may have been lost).
+# checked with Twilio (its status callback may have been lost). Twilio's CallSids (CA and
+# 32 hex digits) are kept as a zero byte and their 16 bytes (_seen_member).
 _SEEN_KEY = "calls:last_seen"
+_TWILIO_CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+
+
+def _seen_member(call_sid: str) -> bytes:
+    """The sweep's member for a call: 17 bytes rather than 34 characters for Twilio's
+    (every waiting caller has one: 16 bytes fewer each in Redis); others as they are."""
+    if _TWILIO_CALL_SID.fullmatch(call_sid):
+        return b"\x00" + bytes.fromhex(call_sid[2:])
+    return call_sid.encode()
+
+
+def _seen_call_sid(member: object) -> str:
+    if isinstance(member, bytes) and len(member) == 17 and member[:1] == b"\x00":
+        return "CA" + member[1:].hex()
+    return text(member)
 
 
 def _handoff_key(call_sid: str) -> str:
@@ -153,7 +170,7 @@ class CallStore:
 
         def add(pipe: Pipeline) -> None:
             pipe.get(_record_key(call_sid))
-            pipe.zadd(_SEEN_KEY, {call_sid: seen_at}, xx=True)
+            pipe.zadd(_SEEN_KEY, {_seen_member(call_sid): seen_at}, xx=True)
 
         replies = batch.queue(add)
 
@@ -181,15 +198,16 @@ class CallStore:
         ]
 
     def seen(self, call_sid: str, at: float) -> None:
-        self._redis.zadd(_SEEN_KEY, {call_sid: at})
+        self._redis.zadd(_SEEN_KEY, {_seen_member(call_sid): at})
 
     def forget_seen(self, call_sid: str) -> None:
-        self._redis.zrem(_SEEN_KEY, call_sid)
+        # As text too: a member written before CallSids were packed.
+        self._redis.zrem(_SEEN_KEY, _seen_member(call_sid), call_sid)
 
     def quiet_since(self, before: float, limit: int = 100) -> list[str]:
         """Calls not heard of since `before`, oldest first."""
         quiet = self._redis.zrangebyscore(_SEEN_KEY, "-inf", before, start=0, num=limit)
-        return [text(sid) for sid in quiet]
+        return [_seen_call_sid(member) for member in quiet]
 
     def note_offer(self, call_sid: str, agent_id: str, at: float) -> None:
         """The call was offered to this agent: from now on they may see its context."""

@@ -168,7 +168,7 @@ class PollEstimates:
         `snapshot` reads the queue when the kept line will not do."""
         key = (queue.name, language)
 
-        def replay(pause: Callable[[], object] | None = None) -> _Kept:
+        def replay(pause: Callable[[], object]) -> _Kept:
             read = snapshot()
             line = _line_for(read, queue, people_ahead, language, timezone, pause)
             kept = _Kept(line, inputs, now)
@@ -189,7 +189,10 @@ class PollEstimates:
             with self._lock:
                 kept = self._kept.get(key)
             if kept is None or not kept.serves(people_ahead, inputs, now):
-                kept = replay()
+                # Yielding as the background replay does: under gevent's workers nothing
+                # else in the worker runs until this request yields, and a long line's
+                # replay is tens of milliseconds.
+                kept = replay(_yield)
         return kept.at_position(people_ahead)
 
     def _replaying(self, key: tuple[str, str | None]) -> threading.Lock:
@@ -204,7 +207,7 @@ class PollEstimates:
                 # Every tenth of a millisecond the requests get the interpreter: threads
                 # would wait the 5 ms this one would otherwise keep it, and under gevent's
                 # workers (time.sleep patched) a greenlet keeps it until it yields.
-                replay(lambda: time.sleep(0))
+                replay(_yield)
             except Exception:  # the next poll tries again
                 log.exception("replaying the wait estimate of %s failed", key)
             finally:
@@ -224,6 +227,11 @@ class PollEstimates:
             threads = list(self._refreshing.values())
         for thread in threads:
             thread.join(timeout)
+
+
+def _yield() -> None:
+    """Let the other requests of this process run (time.sleep is gevent's in its workers)."""
+    time.sleep(0)
 
 
 class _Lines:

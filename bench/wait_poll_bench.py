@@ -324,12 +324,13 @@ def climb_together(contenders: list[Contender], rates: Sequence[float], seconds:
 WARM_UP_RATE = 300.0
 
 
-def warm_up(port: int, payloads: list[bytes]) -> None:
+def warm_up(contender: Contender) -> None:
     """Every caller polled once (their first poll saves the record), unmeasured, at a rate
     every stack measured here holds."""
+    payloads = contender.payloads
     step = run_at_rate(
         "127.0.0.1",
-        port,
+        contender.server.port,
         payloads,
         WARM_UP_RATE,
         len(payloads) / WARM_UP_RATE,
@@ -337,7 +338,7 @@ def warm_up(port: int, payloads: list[bytes]) -> None:
         expect=POLL_EXPECT,
     )
     if step.failed:
-        raise RuntimeError(f"warm-up polls failed: {step.errors}")
+        raise RuntimeError(f"{contender.ladder.label}: warm-up polls failed: {step.errors}")
 
 
 @dataclass(frozen=True)
@@ -559,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 progress(f"{len(contenders)} servers up; every caller polled once on each")
                 for contender in contenders:
-                    warm_up(contender.server.port, contender.payloads)
+                    warm_up(contender)
                 climb_together(contenders, rates, args.seconds)
         finally:
             client.close()

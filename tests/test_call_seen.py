@@ -29,6 +29,20 @@ def test_reading_a_record_can_note_the_call_was_heard_of(redis_client: redis.Red
     assert _read(calls, "CA-unknown", seen_at=200.0) is None
 
 
+def test_twilio_call_sids_are_kept_packed_and_read_back_whole(redis_client: redis.Redis) -> None:
+    calls = CallStore(redis_client)
+    twilio_sid, other = "CA" + "0123456789abcdef" * 2, "CA-not-twilio's"
+    calls.seen(twilio_sid, 100.0)
+    calls.seen(other, 101.0)
+    members = redis_client.zrange("calls:last_seen", 0, -1)
+    assert len(members[0]) == 17 and members[1] == other.encode()
+    assert calls.quiet_since(200.0) == [twilio_sid, other]
+    # A member written as text before CallSids were packed is forgotten all the same.
+    redis_client.zadd("calls:last_seen", {twilio_sid: 99.0})
+    calls.forget_seen(twilio_sid)
+    assert calls.quiet_since(200.0) == [other]
+
+
 def test_a_record_is_stored_without_its_defaults_and_read_back_whole(
     redis_client: redis.Redis,
 ) -> None:
