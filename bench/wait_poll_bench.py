@@ -324,7 +324,7 @@ def climb_together(contenders: list[Contender], rates: Sequence[float], seconds:
 WARM_UP_RATE = 300.0
 
 
-def warm_up(contender: Contender) -> None:
+def warm_up(contender: Contender, rate: float) -> None:
     """Every caller polled once (their first poll saves the record), unmeasured, at a rate
     every stack measured here holds."""
     payloads = contender.payloads
@@ -332,8 +332,8 @@ def warm_up(contender: Contender) -> None:
         "127.0.0.1",
         contender.server.port,
         payloads,
-        WARM_UP_RATE,
-        len(payloads) / WARM_UP_RATE,
+        rate,
+        len(payloads) / rate,
         seed=0,
         expect=POLL_EXPECT,
     )
@@ -501,6 +501,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(STACKS),
         help=f"web stacks for the app, the targets read for the first ({', '.join(STACKS)})",
     )
+    parser.add_argument(
+        "--warm-up-rate",
+        type=float,
+        default=WARM_UP_RATE,
+        help="first polls per second (heavier than the rest: lower it on a slow machine)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "wait-poll.md")
     return parser.parse_args(argv)
 
@@ -560,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 progress(f"{len(contenders)} servers up; every caller polled once on each")
                 for contender in contenders:
-                    warm_up(contender)
+                    warm_up(contender, args.warm_up_rate)
                 climb_together(contenders, rates, args.seconds)
         finally:
             client.close()
