@@ -49,6 +49,21 @@ def available(service: QueueService, q: QueueSettings, agent: str, *languages: s
     assert service.set_agent_state(q, agent, AgentState.available, languages)
 
 
+def offered_in_turn(
+    service: QueueService, q: QueueSettings, language: str, count: int
+) -> list[str]:
+    """`count` agents of `language` made available one after another, each put through to
+    the caller offered to them: those callers, in the order offered."""
+    offered = []
+    for i in range(count):
+        available(service, q, f"agent{i}", language)
+        offer = service.dispatch(q, 30)
+        assert offer is not None
+        offered.append(offer.call_sid)
+        assert service.connect(q, offer.call_sid, offer.agent_id) is not None
+    return offered
+
+
 def restart(redis_client: redis.Redis, clock) -> QueueService:
     """Another process, as after a deploy: its first use of a queue reconciles it."""
     return QueueService(redis_client, clock=clock)
@@ -172,13 +187,7 @@ def test_callers_of_a_removed_language_move_to_the_default_keeping_their_order(
     newcomer = arrive(service, without_lao, 4, EN)
     assert ahead(service, without_lao, newcomer) == 4
 
-    offers = []
-    for i in range(5):
-        available(service, without_lao, f"agent{i}", EN)
-        offer = service.dispatch(without_lao, 30)
-        assert offer is not None
-        offers.append(offer.call_sid)
-        assert service.connect(without_lao, offer.call_sid, offer.agent_id) is not None
+    offers = offered_in_turn(service, without_lao, EN, 5)
     assert offers == [english, *lao, english_behind, newcomer]
     # The removed language's keys are gone, and so are the sets of its own the one kept
     # language had while the queue served several.
@@ -233,13 +242,7 @@ def test_a_one_language_queue_given_more_keeps_every_place_and_count(
     available(service, both, "somchai", TH)
     offer = service.dispatch(both, 30)
     assert offer is not None and offer.call_sid == thai
-    offers = []
-    for i in range(4):
-        available(service, both, f"agent{i}", EN)
-        offer = service.dispatch(both, 30)
-        assert offer is not None
-        offers.append(offer.call_sid)
-    assert offers == [*english, newcomer]
+    assert offered_in_turn(service, both, EN, 4) == [*english, newcomer]
 
 
 def test_an_offer_to_a_removed_language_s_caller_lapses_back_into_the_default_line(
