@@ -128,11 +128,14 @@ def test_an_agent_takes_a_verified_caller_in_the_browser_and_wraps_up(
 
     twilio.post("/voice/dial-result?agent=alice", dial_result(call, "completed"))
     call.hang_up()
+    # The screen pop is rendered again when the state moves on: fill in the one of wrap-up.
+    wait.until(state_is("wrap_up"))
     wrap_up = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "form.wrap-up")))
     Select(wrap_up.find_element(By.NAME, "disposition")).select_by_value("resolved")
     wrap_up.find_element(By.NAME, "notes").send_keys("Explained the late fee; waived it.")
     browser.save_screenshot(str(tmp_path / "wrap-up.png"))
-    wrap_up.find_element(By.TAG_NAME, "button").click()
+    # Found afresh: a poll may have rendered the pop again meanwhile (what was entered stays).
+    browser.find_element(By.CSS_SELECTOR, "form.wrap-up button").click()
 
     wait.until(state_is("available"))
     contact = services.history.contact(call.sid)

@@ -33,13 +33,18 @@
       if (status.state !== "wrap_up") callEl.innerHTML = '<p class="idle">No caller right now.</p>';
       return;
     }
+    // What the agent already entered in the wrap-up survives a new rendering of it.
     const typed = callEl.querySelector("textarea[name=notes]");
     const notes = typed ? typed.value : null;
+    const picked = callEl.querySelector("select[name=disposition]");
+    const disposition = picked ? picked.value : null;
     const response = await fetch(status.call_url + "?part=1", { headers: { Accept: "text/html" } });
     if (!response.ok) return;
     callEl.innerHTML = await response.text();  // rendered by the server, escaped there
     const again = callEl.querySelector("textarea[name=notes]");
     if (again && notes) again.value = notes;
+    const repicked = callEl.querySelector("select[name=disposition]");
+    if (repicked && disposition) repicked.value = disposition;
     shown = key;
   }
 
