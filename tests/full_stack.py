@@ -20,6 +20,7 @@ import yaml
 from app.settings import QUEUE_DIR, REPO_ROOT
 from standin.client import ControlClient
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port
+from tests.web_process import procfile_worker_class
 
 START_TIMEOUT_SECONDS = 60
 # The stand-in plays calls in real time, scaled: a 20 s hold clip lasts 0.4 s, a 1 s ring
@@ -54,9 +55,8 @@ class FullStack:
         commands = {
             "web": [
                 str(bin_dir / "gunicorn"),
-                # The Procfile's worker class, one worker.
                 "--worker-class",
-                "gevent",
+                procfile_worker_class(),  # one worker of the Procfile's class
                 "--workers",
                 "1",
                 "--bind",

@@ -12,17 +12,12 @@ import pytest
 
 from app import create_app
 from app.settings import REPO_ROOT, Settings, WebRole
+from tests.web_process import procfile_command
 
 
 def expanded_web_command(env: dict[str, str], process: str = "web") -> str:
-    line = next(
-        line
-        for line in (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-        if line.startswith(f"{process}:")
-    )
-    command = line.removeprefix(f"{process}:").strip()
     result = subprocess.run(
-        ["bash", "-c", f"printf '%s ' {command}"],
+        ["bash", "-c", f"printf '%s ' {procfile_command(process)}"],
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,

@@ -19,15 +19,21 @@ from tests.loopback import free_port
 START_SECONDS = 60
 
 
-def procfile_worker_class() -> str:
-    """The `--worker-class` of the Procfile's `web:` process."""
+def procfile_command(process: str = "web") -> str:
+    """The command of one of the Procfile's processes, as written (variables unexpanded)."""
     line = next(
         line
         for line in (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-        if line.startswith("web:")
+        if line.startswith(f"{process}:")
     )
-    found = re.search(r"--worker-class (\S+)", line)
-    assert found, f"no --worker-class in the Procfile's web line: {line}"
+    return line.removeprefix(f"{process}:").strip()
+
+
+def procfile_worker_class() -> str:
+    """The `--worker-class` of the Procfile's `web:` process."""
+    command = procfile_command()
+    found = re.search(r"--worker-class (\S+)", command)
+    assert found, f"no --worker-class in the Procfile's web command: {command}"
     return found.group(1)
 
 

@@ -12,6 +12,7 @@
   const noteEl = document.getElementById("state-note");
   const callEl = document.getElementById("call");
   const POLL_MS = 2000;
+  const KEPT_FIELDS = "[name=notes], [name=disposition]";  // the wrap-up's, as entered
   let shown = "";  // "<call sid> <state>" whose screen pop is on the page
 
   function showState(status) {
@@ -34,17 +35,16 @@
       return;
     }
     // What the agent already entered in the wrap-up survives a new rendering of it.
-    const typed = callEl.querySelector("textarea[name=notes]");
-    const notes = typed ? typed.value : null;
-    const picked = callEl.querySelector("select[name=disposition]");
-    const disposition = picked ? picked.value : null;
+    const entered = {};
+    callEl.querySelectorAll(KEPT_FIELDS).forEach(function (field) {
+      if (field.value) entered[field.name] = field.value;
+    });
     const response = await fetch(status.call_url + "?part=1", { headers: { Accept: "text/html" } });
     if (!response.ok) return;
     callEl.innerHTML = await response.text();  // rendered by the server, escaped there
-    const again = callEl.querySelector("textarea[name=notes]");
-    if (again && notes) again.value = notes;
-    const repicked = callEl.querySelector("select[name=disposition]");
-    if (repicked && disposition) repicked.value = disposition;
+    callEl.querySelectorAll(KEPT_FIELDS).forEach(function (field) {
+      if (entered[field.name]) field.value = entered[field.name];
+    });
     shown = key;
   }
 
