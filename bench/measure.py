@@ -183,10 +183,12 @@ class Interference:
     steal: float
 
     @classmethod
-    def since(cls, mark: CpuMark) -> Interference:
+    def since(cls, mark: CpuMark, also_ours: float = 0.0) -> Interference:
+        """`also_ours`: CPU seconds since the mark of our processes still running (servers
+        the benchmark started and has not stopped yet), which are no child we waited for."""
         now = CpuMark.now()
         used = now.machine - mark.machine
         if used.total <= 0:
             return cls(0.0, 0.0)
-        other = used.busy - (now.ours - mark.ours) - (now.kernel - mark.kernel)
+        other = used.busy - (now.ours - mark.ours) - (now.kernel - mark.kernel) - also_ours
         return cls(max(0.0, other) / used.total, used.steal / used.total)

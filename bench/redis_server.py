@@ -3,6 +3,7 @@ the persistence flags of scripts/redis-local so the figures are those of a local
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose Cluster bus port (10,000 higher) is free too, so at most 55535."""
+    while True:
+        port = random.randint(20_000, 55_000)
+        if _bindable(port) and _bindable(port + 10_000):
+            return port
+
+
 def filesystem_type(path: Path) -> str:
     """ext4, xfs, tmpfs...: fsync costs depend on it (on tmpfs `always` would cost nothing)."""
     result = subprocess.run(
@@ -69,15 +87,16 @@ def _wait_until_up(process: subprocess.Popen[bytes], client: redis.Redis, log: P
 
 
 @contextmanager
-def redis_server(appendfsync: str) -> Iterator[RedisServer]:
+def redis_server(appendfsync: str, cluster: bool = False) -> Iterator[RedisServer]:
     """A fresh redis-server with `appendonly yes` and the given `appendfsync`, stopped (and
-    its data directory removed) on exit."""
+    its data directory removed) on exit; with `cluster`, a Cluster node owning no slots yet."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (scripts/setup installs it)")
     with tempfile.TemporaryDirectory(prefix=f"bench-redis-{appendfsync}-") as tmp:
         data_dir = Path(tmp)
-        server = RedisServer(port=free_port(), data_dir=data_dir, appendfsync=appendfsync)
+        port = free_cluster_port() if cluster else free_port()
+        server = RedisServer(port=port, data_dir=data_dir, appendfsync=appendfsync)
         log = data_dir / "redis.log"
         # Same persistence flags as scripts/redis-local; only the port, directory and log differ.
         command = [
@@ -92,6 +111,8 @@ def redis_server(appendfsync: str) -> Iterator[RedisServer]:
             "--logfile", str(log),
             "--loglevel", "warning",
         ]  # fmt: skip
+        if cluster:
+            command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         client = server.client()
         try:

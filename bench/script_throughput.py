@@ -53,7 +53,7 @@ _PRELOAD_SID_PREFIX = "CA" + "0" * 20
 _RAW_NEW_SID_PREFIX = "CA" + "1" * 20
 # New CallSids from redis-benchmark: ~1e9 possibilities, so repeats (a cheaper "existing"
 # answer) are a handful in a run of a few hundred thousand.
-_RAW_NEW_SID_SPACE = 1_000_000_000
+NEW_SID_SPACE = 1_000_000_000
 PING_SECONDS = 0.5
 
 
@@ -136,13 +136,13 @@ def _script_sha(client: redis.Redis, name: str) -> str:
     return sha
 
 
-def _command_stats(client: redis.Redis, command: str) -> tuple[int, int]:
+def command_stats(client: redis.Redis, command: str) -> tuple[int, int]:
     """(calls, microseconds) Redis spent on `command` since it started."""
     stats = client.info("commandstats").get(f"cmdstat_{command}", {})
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
-class _Bench:
+class ScriptBench:
     """One Redis with the line preloaded: builds the ways to run each operation."""
 
     def __init__(self, server: RedisServer, queue: QueueSettings, keyspace: int):
@@ -230,10 +230,23 @@ class _Bench:
         return lambda: self.client.zrank(SORTED_SET, member(rng.randrange(self.keyspace)))
 
 
-def _read_ways(bench: _Bench, clients: int) -> list[_Way]:
-    now = f"{time.time():.3f}"
+def position_command(bench: ScriptBench) -> list[str]:
+    """EVALSHA position for redis-benchmark: a preloaded waiting caller each time."""
     sid = f"{_PRELOAD_SID_PREFIX}__rand_int__"
-    position = bench.raw_script("position", [sid, now], bench.keyspace, expect="waiting")
+    now = f"{time.time():.3f}"
+    return bench.raw_script("position", [sid, now], bench.keyspace, expect="waiting")
+
+
+def take_slot_command(bench: ScriptBench) -> list[str]:
+    """EVALSHA take_slot for redis-benchmark: a new caller each time (keyspace
+    NEW_SID_SPACE)."""
+    sid = f"{_RAW_NEW_SID_PREFIX}__rand_int__"
+    args = [sid, _number(0), f"{time.time():.3f}", "1", bench.queue.default_language]
+    return bench.raw_script("take_slot", args, NEW_SID_SPACE, expect="new")
+
+
+def _read_ways(bench: ScriptBench, clients: int) -> list[_Way]:
+    position = position_command(bench)
     return [
         _Way(POSITION, "evalsha", bench.threads(bench.position_op, clients)),
         _Way(POSITION_RAW, "evalsha", bench.raw(position, clients, bench.keyspace)),
@@ -242,34 +255,27 @@ def _read_ways(bench: _Bench, clients: int) -> list[_Way]:
     ]
 
 
-def _write_ways(bench: _Bench, clients: int) -> list[_Way]:
-    now = f"{time.time():.3f}"
-    sid = f"{_RAW_NEW_SID_PREFIX}__rand_int__"
-    take = bench.raw_script(
-        "take_slot",
-        [sid, _number(0), now, "1", bench.queue.default_language],
-        _RAW_NEW_SID_SPACE,
-        expect="new",
-    )
+def _write_ways(bench: ScriptBench, clients: int) -> list[_Way]:
+    take = take_slot_command(bench)
     return [
         _Way(TAKE_SLOT, "evalsha", bench.threads(bench.take_slot_op, clients)),
-        _Way(TAKE_SLOT_RAW, "evalsha", bench.raw(take, clients, _RAW_NEW_SID_SPACE)),
+        _Way(TAKE_SLOT_RAW, "evalsha", bench.raw(take, clients, NEW_SID_SPACE)),
         _Way(PY_ZADD, "zadd", bench.threads(bench.zadd_op, clients)),
         _Way(RAW_ZADD, "zadd", bench.raw(zadd_command(), clients, bench.keyspace)),
     ]
 
 
 def _interleaved(
-    bench: _Bench, ways: list[_Way], clients: int, seconds: float, rounds: int
+    bench: ScriptBench, ways: list[_Way], clients: int, seconds: float, rounds: int
 ) -> list[Measurement]:
     """Each way for `seconds` in all, in `rounds` interleaved rounds, each round from the
     kept line (take_slot lengthens it, and ZADD and ZRANK are O(log n))."""
     for _ in range(rounds):
         for way in ways:
             bench.restore_line()
-            calls, usec = _command_stats(bench.client, way.command)
+            calls, usec = command_stats(bench.client, way.command)
             way.rates.append(way.run(seconds / rounds))
-            after_calls, after_usec = _command_stats(bench.client, way.command)
+            after_calls, after_usec = command_stats(bench.client, way.command)
             way.calls += after_calls - calls
             way.usec += after_usec - usec
             bench.longest_line = max(bench.longest_line, bench.line_length())
@@ -301,7 +307,7 @@ def measure_mode(
 ) -> ModeResult:
     """Every measurement for one `appendfsync` setting, on a fresh Redis."""
     with redis_server(appendfsync) as server:
-        bench = _Bench(server, queue, keyspace=waiting)
+        bench = ScriptBench(server, queue, keyspace=waiting)
         try:
             progress(f"appendfsync {appendfsync}: preloading {waiting:,} waiting callers")
             bench.waiting = preload_line(bench.service, queue, waiting, max(client_counts))

@@ -4,9 +4,7 @@ a short node timeout so a killed master's replica is promoted within seconds."""
 
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,25 +14,10 @@ import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
+from bench.redis_server import free_cluster_port
+
 NODE_TIMEOUT_MS = 1000
 _WAIT_SECONDS = 30  # bounded waits for the cluster to form or fail over, not a speed test
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _node_port() -> int:
-    """A free port whose cluster bus port (10,000 higher) is free too, so at most 55535."""
-    while True:
-        port = random.randint(20_000, 55_000)
-        if _bindable(port) and _bindable(port + 10_000):
-            return port
 
 
 class OwnCluster:
@@ -44,7 +27,7 @@ class OwnCluster:
             pytest.fail("redis-server and redis-cli are not installed (scripts/test installs them)")
         self.server, self.cli = server, cli
         self.data_dir = data_dir
-        self.ports = [_node_port() for _ in range(6)]
+        self.ports = [free_cluster_port() for _ in range(6)]
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
