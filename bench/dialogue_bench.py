@@ -151,15 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = args.output.parent / "dialogue"
     log_dir.mkdir(parents=True, exist_ok=True)
     venv = Path(script_output("rasa-venv"))
-    # The served model only matters to the latency part (the accuracy part trains its own on
-    # the training split): cached, it trains only if the dialogue changed.
-    model = None if args.skip_latency else Path(script_output("rasa-train"))
-    progress(f"Rasa venv {venv}; model {model.name if model else '(not needed)'}")
+    progress(f"Rasa venv {venv}")
 
-    latency, languages = None, None
+    model, latency, languages = None, None, None
     if not args.skip_latency:
-        progress("1/2 turn latency: app vs Rasa REST vs Rasa twilio_voice")
-        assert model is not None
+        # Only the latency part serves the model (the accuracy part trains its own on the
+        # training split): cached, it trains only if the dialogue changed.
+        model = Path(script_output("rasa-train"))
+        progress(f"1/2 turn latency: app vs Rasa REST vs Rasa twilio_voice; model {model.name}")
         latency, languages = _latency(args, log_dir, venv, model)
     nlu = None
     if not args.skip_nlu:

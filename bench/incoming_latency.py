@@ -127,7 +127,8 @@ def always_open_operator_file(directory: Path) -> Path:
     return path
 
 
-def _procfile_web_command(process: str = "web") -> str:
+def procfile_command(process: str = "web") -> str:
+    """The command of one of the Procfile's processes, as written (variables unexpanded)."""
     lines = (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     prefix = f"{process}:"
     return next(line.removeprefix(prefix).strip() for line in lines if line.startswith(prefix))
@@ -135,7 +136,7 @@ def _procfile_web_command(process: str = "web") -> str:
 
 def procfile_web_default(variable: str) -> str:
     """The default the Procfile's web command gives `variable` (`${WEB_WORKERS:-2}`)."""
-    command = _procfile_web_command()
+    command = procfile_command()
     found = re.search(r"\$\{" + re.escape(variable) + r":-([^}]*)\}", command)
     if found is None:
         raise RuntimeError(f"Procfile web command has no ${{{variable}:-...}}: {command}")
@@ -153,7 +154,7 @@ def web_command(role: str = "voice") -> str:
     process serves voice, its `console` process the console; "all" (both in one process)
     is the `web` command serving both."""
     process, served = ("console", "console") if role == "console" else ("web", "voice")
-    command = _procfile_web_command(process)
+    command = procfile_command(process)
     for part in ("--bind ${WEB_BIND:-127.0.0.1}:", f"--env WEB_ROLE={served}"):
         if part not in command:
             raise RuntimeError(f"Procfile {process} command has no {part!r}: {command}")

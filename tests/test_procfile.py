@@ -12,7 +12,7 @@ import pytest
 
 from app import create_app
 from app.settings import REPO_ROOT, Settings, WebRole
-from tests.web_process import procfile_command
+from bench.incoming_latency import procfile_command
 
 
 def expanded_web_command(env: dict[str, str], process: str = "web") -> str:

@@ -14,19 +14,10 @@ from pathlib import Path
 import requests
 
 from app.settings import REPO_ROOT
+from bench.incoming_latency import procfile_command
 from tests.loopback import free_port
 
 START_SECONDS = 60
-
-
-def procfile_command(process: str = "web") -> str:
-    """The command of one of the Procfile's processes, as written (variables unexpanded)."""
-    line = next(
-        line
-        for line in (REPO_ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-        if line.startswith(f"{process}:")
-    )
-    return line.removeprefix(f"{process}:").strip()
 
 
 def procfile_worker_class() -> str:
