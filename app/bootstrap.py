@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import redis
 from flask import Flask, current_app
-from redis.cluster import RedisCluster
 
 from app.agent_desk import AgentDesk
 from app.agent_sessions import AgentSessions
@@ -25,6 +24,7 @@ from app.callback_request import CallbackRequests
 from app.calls import CallStore
 from app.centre_figures import CentreFigures
 from app.clock import Clock
+from app.cluster_client import ClosingRedisCluster
 from app.conversation import Conversation
 from app.customers import CustomerStore
 from app.dialogue_client import RasaClient
@@ -98,7 +98,7 @@ def connect_redis(url: str, cluster: bool = False) -> redis.Redis:
     if cluster:
         return cast(
             redis.Redis,
-            RedisCluster.from_url(url, socket_timeout=2, socket_connect_timeout=2),
+            ClosingRedisCluster.from_url(url, socket_timeout=2, socket_connect_timeout=2),
         )
     return redis.Redis.from_url(
         url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30

@@ -14,6 +14,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
+from app.cluster_client import ClosingRedisCluster
 from bench.redis_server import free_cluster_port
 
 NODE_TIMEOUT_MS = 1000
@@ -68,7 +69,7 @@ class OwnCluster:
         self._until(self._formed, "the cluster to form")
 
     def client(self) -> RedisCluster:
-        return RedisCluster.from_url(self.url)
+        return ClosingRedisCluster.from_url(self.url)
 
     def master_of(self, key: str) -> int:
         """The port of the master serving `key`'s slot now."""

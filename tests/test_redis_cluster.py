@@ -4,6 +4,7 @@ webhooks keep answering with every place kept. Jobs go to a plain Redis of their
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import redis
 import responses
 from flask import Flask
 from redis.cluster import RedisCluster
+from redis.connection import Connection
 
 from app import create_app
 from app.bootstrap import Services
@@ -94,7 +96,11 @@ def test_the_queue_rules_run_on_the_cluster(
 
 
 def test_webhooks_and_dispatch_run_on_the_cluster_and_survive_a_failover(
-    app_on_cluster: Flask, cluster: OwnCluster, clock: Clock, redis_url: str
+    app_on_cluster: Flask,
+    cluster: OwnCluster,
+    cluster_client: RedisCluster,
+    clock: Clock,
+    redis_url: str,
 ) -> None:
     services: Services = app_on_cluster.extensions["queue_assistant"]
     support = services.config.queue_named("support")
@@ -129,6 +135,19 @@ def test_webhooks_and_dispatch_run_on_the_cluster_and_survive_a_failover(
         assert "There is 1 person ahead of you." in third.heard
         assert services.queue.position(support, first.sid).state is CallState.serving
     twilio.close()
+    # Closing the clients closes the connections made while finding the new master too
+    # (redis-py's own close() leaves those to the garbage collector).
+    services.redis.close()
+    cluster_client.close()
+    assert not open_connections_to(cluster.ports)
+
+
+def open_connections_to(ports: list[int]) -> list[Connection]:
+    return [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, Connection) and o.port in ports and o.is_connected
+    ]
 
 
 def test_the_data_is_where_the_app_expects_it(cluster_client: RedisCluster) -> None:
