@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import redis
-from redis.cluster import RedisCluster
 
+from app.cluster_client import ClosingRedisCluster
 from app.queue_service import CallState, QueueService
 from app.settings import load_operator_config
 from standin import new_call_sid
@@ -38,7 +38,7 @@ def one_round(seed: int, writers: int) -> dict[str, float]:
         cluster = OwnCluster(Path(data))
         cluster.start()
         try:
-            client = RedisCluster.from_url(cluster.url, socket_timeout=1)
+            client = ClosingRedisCluster.from_url(cluster.url, socket_timeout=1)
             service = QueueService(client, clock=time.time)  # type: ignore[arg-type]
             acknowledged: list[tuple[str, float]] = []
             refused = 0

@@ -63,6 +63,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="also cross-validate with this many folds (each trains a model: minutes each)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIG,
+        help="the NLU pipeline the accuracy part trains with, relative to the repository "
+        "(try a change on the held-out split before adopting it)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "dialogue-report.md")
     return parser.parse_args(argv)
 
@@ -120,9 +127,9 @@ def _latency(
         return latency, languages
 
 
-def _nlu(venv: Path, log_dir: Path, folds: int) -> NluResult:
+def _nlu(venv: Path, config: Path, log_dir: Path, folds: int) -> NluResult:
     with tempfile.TemporaryDirectory(prefix="bench-dialogue-nlu-") as tmp:
-        return evaluate(venv, CONFIG, Path(tmp), log_dir, folds)
+        return evaluate(venv, config, Path(tmp), log_dir, folds)
 
 
 def _finite(value: float) -> float | None:
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     nlu = None
     if not args.skip_nlu:
         progress("2/2 intent accuracy on held-out NLU data")
-        nlu = _nlu(venv, log_dir, args.folds)
+        nlu = _nlu(venv, args.config, log_dir, args.folds)
 
     info = RunInfo(
         started=started_at.strftime("%Y-%m-%d %H:%M UTC"),
