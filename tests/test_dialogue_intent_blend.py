@@ -20,7 +20,6 @@ _BLEND = """
 import json, sys
 import numpy as np
 import scipy.sparse
-from sklearn.linear_model import LogisticRegression
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
