@@ -18,6 +18,34 @@ RASA_TOKEN = "test-rasa-token"
 START_TIMEOUT_SECONDS = 300
 
 
+def _script_output(script: str, env: dict[str, str]) -> str:
+    """The last line a project script prints (rasa-venv: the virtualenv; rasa-train: the model)."""
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def run_in_rasa_venv(code: str, stdin: str) -> str:
+    """Run Python code with the Rasa virtualenv's interpreter from the repository root (no
+    server started) and return what it printed: the dialogue's components import there only."""
+    venv = Path(_script_output("rasa-venv", dict(os.environ)))
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code],
+        input=stdin,
+        cwd=REPO_ROOT,
+        env=os.environ | {"PYTHAINLP_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
 class RasaStack:
     def __init__(self, redis_url: str, rasa_port: int, actions_port: int, log_dir: Path) -> None:
         self.url = f"http://127.0.0.1:{rasa_port}"
@@ -41,14 +69,7 @@ class RasaStack:
         return self._script_output("rasa-train")
 
     def _script_output(self, script: str) -> str:
-        result = subprocess.run(
-            [str(REPO_ROOT / "scripts" / script)],
-            env=self._env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout.strip().splitlines()[-1]
+        return _script_output(script, self._env)
 
     def run_rasa(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the Rasa command line from the repository root, as CI would by hand."""

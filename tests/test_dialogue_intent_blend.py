@@ -6,13 +6,11 @@ Rasa takes seconds)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
 
-from app.settings import REPO_ROOT
-from tests.rasa_stack import RasaStack
+from tests.rasa_stack import run_in_rasa_venv
 
 pytestmark = pytest.mark.rasa  # needs the Rasa virtualenv
 
@@ -73,17 +71,8 @@ CASES: dict[str, dict[str, object]] = {
 
 @pytest.fixture(scope="module")
 def blended() -> Results:
-    # Only the virtualenv is used: no server is started.
-    stack = RasaStack("redis://127.0.0.1:1/0", 1, 1, REPO_ROOT)
-    result = subprocess.run(
-        [str(stack.venv / "bin" / "python"), "-c", _BLEND],
-        input=json.dumps(CASES),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    parsed: Results = json.loads(result.stdout.strip().splitlines()[-1])
+    result = run_in_rasa_venv(_BLEND, json.dumps(CASES))
+    parsed: Results = json.loads(result.strip().splitlines()[-1])
     return parsed
 
 

@@ -5,13 +5,10 @@ live, offline (no network is reachable here, so a download would fail the test).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from app.settings import REPO_ROOT
-from tests.rasa_stack import RasaStack
+from tests.rasa_stack import run_in_rasa_venv
 
 pytestmark = pytest.mark.rasa  # needs the Rasa virtualenv
 
@@ -28,70 +25,51 @@ print(json.dumps(out, ensure_ascii=False))
 """
 
 
-def segment(stack: RasaStack, *lines: str) -> list[dict]:  # type: ignore[type-arg]
-    result = subprocess.run(
-        [str(stack.venv / "bin" / "python"), "-c", _SEGMENT],
-        input=json.dumps(lines),
-        cwd=REPO_ROOT,
-        env=os.environ | {"PYTHAINLP_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    parsed: list[dict] = json.loads(result.stdout)  # type: ignore[type-arg]
+def segment(*lines: str) -> list[dict]:  # type: ignore[type-arg]
+    parsed: list[dict] = json.loads(run_in_rasa_venv(_SEGMENT, json.dumps(lines)))  # type: ignore[type-arg]
     assert all(p["offsets_ok"] for p in parsed)
     return parsed
 
 
-@pytest.fixture(scope="module")
-def stack() -> RasaStack:
-    # Only the virtualenv is used: no server is started.
-    return RasaStack("redis://127.0.0.1:1/0", 1, 1, REPO_ROOT)
-
-
-def test_thai_keeps_the_domain_words_whole(stack: RasaStack) -> None:
-    [thai] = segment(stack, "ต้องการคุยกับพนักงานค่ะ")
+def test_thai_keeps_the_domain_words_whole() -> None:
+    [thai] = segment("ต้องการคุยกับพนักงานค่ะ")
     assert thai["words"] == ["ต้องการ", "คุย", "กับ", "พนักงาน", "ค่ะ"]
 
 
-def test_lao_is_segmented_into_words(stack: RasaStack) -> None:
-    [lao] = segment(stack, "ຂ້ອຍຢາກລົມກັບພະນັກງານ")
+def test_lao_is_segmented_into_words() -> None:
+    [lao] = segment("ຂ້ອຍຢາກລົມກັບພະນັກງານ")
     assert lao["words"] == ["ຂ້ອຍ", "ຢາກ", "ລົມ", "ກັບ", "ພະນັກງານ"]
 
 
-def test_traditional_chinese_becomes_simplified_and_is_segmented(stack: RasaStack) -> None:
-    traditional, simplified = segment(stack, "我想跟客服人員說話", "我想跟客服人员说话")
+def test_traditional_chinese_becomes_simplified_and_is_segmented() -> None:
+    traditional, simplified = segment("我想跟客服人員說話", "我想跟客服人员说话")
     assert traditional["normalized"] == simplified["normalized"] == "我想跟客服人员说话"
     assert traditional["words"] == ["我", "想", "跟", "客服", "人员", "说话"]
 
 
-def test_thai_and_lao_numerals_are_read_as_digits(stack: RasaStack) -> None:
-    thai, lao = segment(stack, "บัญชี๑๐๒๓๔๕๖๗", "ເລກ ໑໐໒໓")
+def test_thai_and_lao_numerals_are_read_as_digits() -> None:
+    thai, lao = segment("บัญชี๑๐๒๓๔๕๖๗", "ເລກ ໑໐໒໓")
     assert thai["normalized"] == "บัญชี10234567" and thai["words"][-1] == "10234567"
     assert lao["words"] == ["ເລກ", "1023"]
 
 
-def test_mixed_scripts_and_english_words_in_one_sentence(stack: RasaStack) -> None:
-    [mixed] = segment(stack, "wifi เสีย router 壞了 ok")
+def test_mixed_scripts_and_english_words_in_one_sentence() -> None:
+    [mixed] = segment("wifi เสีย router 壞了 ok")
     assert mixed["words"] == ["wifi", "เสีย", "router", "坏", "了", "ok"]
 
 
-def test_emoji_punctuation_and_empty_input_give_no_words(stack: RasaStack) -> None:
-    emoji, punctuation, empty = segment(stack, "😀😀", "?!...", "")
+def test_emoji_punctuation_and_empty_input_give_no_words() -> None:
+    emoji, punctuation, empty = segment("😀😀", "?!...", "")
     assert emoji["words"] == punctuation["words"] == empty["words"] == []
 
 
-def test_english_and_indonesian_split_on_spaces_keeping_dates_and_contractions(
-    stack: RasaStack,
-) -> None:
-    english, indonesian = segment(
-        stack, "i'm free on 12/3, thanks", "saya mau bicara dengan CS dong"
-    )
+def test_english_and_indonesian_split_on_spaces_keeping_dates_and_contractions() -> None:
+    english, indonesian = segment("i'm free on 12/3, thanks", "saya mau bicara dengan CS dong")
     assert english["words"] == ["i'm", "free", "on", "12/3", "thanks"]
     assert indonesian["words"] == ["saya", "mau", "bicara", "dengan", "CS", "dong"]
 
 
-def test_a_long_utterance_is_segmented_quickly_enough_to_finish(stack: RasaStack) -> None:
+def test_a_long_utterance_is_segmented_quickly_enough_to_finish() -> None:
     # A recogniser can return a long run-on result; the segmenters must not blow up on it.
-    [long] = segment(stack, "ต้องการคุยกับพนักงาน" * 200)
+    [long] = segment("ต้องการคุยกับพนักงาน" * 200)
     assert len(long["words"]) == 800

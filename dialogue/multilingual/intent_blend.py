@@ -19,7 +19,7 @@ from typing import Any
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
@@ -36,7 +36,7 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        weight = config.get(BLEND_WEIGHT, 0.5)
+        weight = config.get(BLEND_WEIGHT, cls.get_default_config()[BLEND_WEIGHT])
         if not isinstance(weight, int | float) or not 0 <= weight <= 1:
             raise ValueError(
                 f"{cls.__name__}: {BLEND_WEIGHT} must be between 0 and 1, not {weight!r}"
@@ -57,12 +57,12 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         expected = getattr(self.clf, "n_features_in_", None)  # None: trained on nothing
         weight = float(self.config[BLEND_WEIGHT])
         for message in messages:
-            # An empty or wordless message (silence, emoji) lacks some featurizers' sentence
-            # features, so its row is narrower than the regression's: DIET's answer stands.
-            # (Rasa's own LogisticRegressionClassifier fails the whole turn on it.)
-            if expected is None or message.get_sparse_features(TEXT)[1] is None:
+            if expected is None:
                 continue
             features = self._create_X([message])
+            # An empty or wordless message (silence, emoji) lacks some or all featurizers'
+            # sentence features, so its row is narrower than the regression's: DIET's answer
+            # stands. (Rasa's own LogisticRegressionClassifier fails the whole turn on it.)
             if features.shape[1] != expected:
                 continue
             row = self.clf.predict_proba(features)[0]
