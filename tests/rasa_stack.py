@@ -3,6 +3,7 @@ project's own scripts (the same ones the Procfile runs)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -30,12 +31,17 @@ def _script_output(script: str, env: dict[str, str]) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+@functools.cache
+def rasa_venv() -> Path:
+    """The Rasa virtualenv, made or checked once per test session (scripts/rasa-venv)."""
+    return Path(_script_output("rasa-venv", dict(os.environ)))
+
+
 def run_in_rasa_venv(code: str, stdin: str) -> str:
     """Run Python code with the Rasa virtualenv's interpreter from the repository root (no
     server started) and return what it printed: the dialogue's components import there only."""
-    venv = Path(_script_output("rasa-venv", dict(os.environ)))
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", code],
+        [str(rasa_venv() / "bin" / "python"), "-c", code],
         input=stdin,
         cwd=REPO_ROOT,
         env=os.environ | {"PYTHAINLP_OFFLINE": "1"},
@@ -62,7 +68,7 @@ class RasaStack:
 
     @property
     def venv(self) -> Path:
-        return Path(self._script_output("rasa-venv"))
+        return rasa_venv()
 
     @property
     def model(self) -> str:

@@ -5,6 +5,7 @@ live, offline (no network is reachable here, so a download would fail the test).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,8 @@ print(json.dumps(out, ensure_ascii=False))
 """
 
 
-def segment(*lines: str) -> list[dict]:  # type: ignore[type-arg]
-    parsed: list[dict] = json.loads(run_in_rasa_venv(_SEGMENT, json.dumps(lines)))  # type: ignore[type-arg]
+def segment(*lines: str) -> list[dict[str, Any]]:
+    parsed: list[dict[str, Any]] = json.loads(run_in_rasa_venv(_SEGMENT, json.dumps(lines)))
     assert all(p["offsets_ok"] for p in parsed)
     return parsed
 
