@@ -19,6 +19,7 @@ from app.redaction import NOT_KEPT_SPOKEN
 from app.settings import Settings
 from standin import SimulatedTwilio
 from tests.conftest import SUPPORT_NUMBER
+from tests.sids import without_sids
 
 MARIA = "+14155550101"
 ACCOUNT = "10234567"
@@ -68,12 +69,12 @@ def dialogue(settings: Settings) -> Iterator[ScriptedDialogue]:
 
 
 def _kept(redis_client: redis.Redis, call_sid: str) -> str:
-    """Everything Redis holds about the call, as text."""
+    """Everything Redis holds about the call, as text (its id left out)."""
     calls = CallStore(redis_client)
     record = calls.get(call_sid)
     assert record is not None
     transcript = " | ".join(entry.text for entry in calls.transcript(call_sid))
-    return f"{record.model_dump_json()} | {transcript}"
+    return without_sids(f"{record.model_dump_json()} | {transcript}")
 
 
 def test_the_issues_sentence_is_neither_kept_nor_sent_and_the_account_number_is(
