@@ -144,6 +144,13 @@ def _env(cache: Path) -> dict[str, str]:
     }
 
 
+def _one_at_a_time(env: dict[str, str]) -> dict[str, str]:
+    """The environment for classifying message by message, as scripts/rasa-serve answers
+    turns: the sentence embedding on one thread (two, each waiting for the other at every
+    step, crawl when anything else wants a core)."""
+    return env | {"OMP_NUM_THREADS": "1"}
+
+
 def _epochs(log: Path) -> str:
     """The training's latest tqdm position ("epoch 22/60"), or "" before DIET starts."""
     tail = log.read_bytes()[-4000:].decode(errors="replace") if log.exists() else ""
@@ -266,7 +273,11 @@ def evaluate(venv: Path, config: Path, work: Path, keep: Path, folds: int = 0) -
         *("--nlu", str(test_dir), "--out", str(results), "--successes", "--no-plot"),
     ]
     test_seconds = run_logged(
-        _rasa(venv, *test_args), env, keep / "nlu-test.log", "testing", TEST_TIMEOUT_SECONDS
+        _rasa(venv, *test_args),
+        _one_at_a_time(env),
+        keep / "nlu-test.log",
+        "testing",
+        TEST_TIMEOUT_SECONDS,
     )
     for report in results.glob("*.json"):
         shutil.copy2(report, keep / report.name)
@@ -351,7 +362,8 @@ def classify(
     source, target = work / f"{label}-examples.json", work / f"{label}-predictions.json"
     source.write_text(json.dumps(examples, ensure_ascii=False), encoding="utf-8")
     argv = [str(venv / "bin" / "python"), str(PREDICT_SCRIPT), str(model), str(source), str(target)]
-    run_logged(argv, env, keep / f"nlu-{label}-predict.log", "classifying", TEST_TIMEOUT_SECONDS)
+    log = keep / f"nlu-{label}-predict.log"
+    run_logged(argv, _one_at_a_time(env), log, "classifying", TEST_TIMEOUT_SECONDS)
     rows: list[dict[str, Any]] = json.loads(target.read_text(encoding="utf-8"))
     return rows
 
