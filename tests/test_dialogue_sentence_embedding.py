@@ -17,7 +17,6 @@ pytestmark = pytest.mark.rasa  # needs the Rasa virtualenv
 
 _EMBED = """
 import json, sys
-import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.shared.nlu.constants import ACTION_NAME, TEXT
 from rasa.shared.nlu.training_data.message import Message
