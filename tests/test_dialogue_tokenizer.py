@@ -74,3 +74,33 @@ def test_a_long_utterance_is_segmented_quickly_enough_to_finish() -> None:
     # A recogniser can return a long run-on result; the segmenters must not blow up on it.
     [long] = segment("ต้องการคุยกับพนักงาน" * 200)
     assert len(long["words"]) == 800
+
+
+_TOKENIZE = """
+import json, sys
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from dialogue.multilingual.tokenizer import MultilingualTokenizer
+
+tokenizer = MultilingualTokenizer(MultilingualTokenizer.get_default_config())
+message = Message(data={TEXT: sys.stdin.read()})
+tokens = tokenizer.tokenize(message, TEXT)
+text = message.get(TEXT)
+print(json.dumps({"text": text, "tokens": [[t.text, text[t.start:t.end]] for t in tokens]},
+                 ensure_ascii=False))
+"""
+
+
+def test_lao_tokens_are_spelt_in_thai_script_over_the_lao_that_was_said() -> None:
+    # The featurizers share the Thai examples' words; offsets, and so entity values, and the
+    # message text (the sentence embedding's input) keep the caller's Lao.
+    said = "ເລກບັນຊີ ໑໒໓໔ ບໍ່ໄດ້ wifi เสีย"
+    out = json.loads(run_in_rasa_venv(_TOKENIZE, said))
+    assert out["text"] == "ເລກບັນຊີ 1234 ບໍ່ໄດ້ wifi เสีย"
+    assert out["tokens"] == [
+        ["เลกบันชี", "ເລກບັນຊີ"],
+        ["1234", "1234"],
+        ["บ่อได้", "ບໍ່ໄດ້"],
+        ["wifi", "wifi"],
+        ["เสีย", "เสีย"],
+    ]

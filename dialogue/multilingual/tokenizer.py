@@ -5,7 +5,8 @@ refuse the other's languages, so one model for all languages needs its own: the 
 is normalised (`normalize`: ASCII digits, Simplified Chinese) and segmented by script
 (`segment`). The normalised text replaces the message's text, so the regex featurizer and
 entity values see "123" for "๑๒๓" and Simplified for Traditional; lengths never change, so
-offsets still point into what the caller said.
+offsets still point into what the caller said. Lao words' tokens are spelt in Thai script
+(`lao_thai`), with the Lao word's offsets.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from .lao_thai import in_thai_script
 from .normalize import normalize
 from .segment import warm_up, words
 
@@ -72,4 +74,7 @@ class MultilingualTokenizer(Tokenizer):
             # Emoji, punctuation or nothing at all: one token, as Rasa's own tokenizers do,
             # so the featurizers still have something (the model then falls back).
             return [Token(text, 0)]
-        return self._apply_token_pattern([Token(word, start) for word, start in found])
+        # Lao words reach the featurizers in Thai script (lao_thai); their offsets still
+        # span the Lao the caller said.
+        tokens = [Token(in_thai_script(word), start, start + len(word)) for word, start in found]
+        return self._apply_token_pattern(tokens)
