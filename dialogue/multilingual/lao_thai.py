@@ -10,45 +10,26 @@ tokens change; the message text, entity values and the sentence embedding keep t
 
 from __future__ import annotations
 
-_LAO_FIRST, _LAO_LAST = 0x0E81, 0x0ED9  # letters, vowels, marks and digits
-_TONE_MARKS = "\u0ec8\u0ec9\u0eca\u0ecb"  # ່ ້ ໊ ໋
-_NIGGAHITA = "\u0ecd"  # ໍ: the vowel "o" of ບໍ່, ຂໍ, written อ in Thai (บ่อ, ขอ)
-_MAI_KON = "\u0ebb"  # ົ: no Thai letter; written ั before ว (ຕົວ/ตัว), else nothing (ຄົນ/คน)
+import re
 
-# Where the parallel Thai code point is not the same letter (or is unassigned).
-_SPECIAL = {
-    "\u0e8d": "ย",  # ຍ: Lao's y, Thai ย (its parallel, ญ, is Thai's rarer y)
-    "\u0ebc": "ล",  # ຼ: subscript l (ຫຼາຍ/หลาย)
-    "\u0ebd": "ย",  # ຽ: semivowel y
-    "\u0edc": "หน",  # ໜ
-    "\u0edd": "หม",  # ໝ
+_LAO_FIRST, _LAO_LAST = 0x0E81, 0x0ED9  # letters, vowels, marks and digits
+
+# Each Lao character to its parallel Thai one, except where that is not the same letter (or
+# is unassigned).
+_TO_THAI = {code: chr(code - 0x80) for code in range(_LAO_FIRST, _LAO_LAST + 1)} | {
+    0x0E8D: "ย",  # ຍ: Lao's y, Thai ย (its parallel, ญ, is Thai's rarer y)
+    0x0EBB: "",  # ົ: no Thai letter (ຄົນ/คน); before ວ see below
+    0x0EBC: "ล",  # ຼ: subscript l (ຫຼາຍ/หลาย)
+    0x0EBD: "ย",  # ຽ: semivowel y
+    0x0EDC: "หน",  # ໜ
+    0x0EDD: "หม",  # ໝ
 }
+# ໍ is the vowel "o" of ບໍ່ and ຂໍ, written อ in Thai with the tone mark before it (บ่อ, ขอ).
+_VOWEL_O = re.compile("\u0ecd([\u0ec8-\u0ecb]?)")
 
 
 def in_thai_script(word: str) -> str:
     """`word` with every Lao letter, vowel and tone mark written in Thai script."""
-    out: list[str] = []
-    i = 0
-    while i < len(word):
-        ch = word[i]
-        after = word[i + 1] if i + 1 < len(word) else ""
-        if ch == _NIGGAHITA:
-            # Thai writes the tone mark on the consonant before อ: ບໍ່ -> บ่อ.
-            if after and after in _TONE_MARKS:
-                out.append(_shifted(after))
-                i += 1
-            out.append("อ")
-        elif ch == _MAI_KON:
-            out.append("ั" if after == "ວ" else "")
-        elif ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
-        elif _LAO_FIRST <= ord(ch) <= _LAO_LAST:
-            out.append(_shifted(ch))
-        else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _shifted(ch: str) -> str:
-    return chr(ord(ch) - 0x80)
+    # Respelt in Lao as Thai writes it, then shifted across: ົວ as ັວ (ຕົວ/ตัว), ໍ as ອ.
+    respelt = _VOWEL_O.sub("\\1\u0ead", word.replace("\u0ebb\u0ea7", "\u0eb1\u0ea7"))
+    return respelt.translate(_TO_THAI)
